@@ -1,0 +1,226 @@
+// Package app builds every podium component by hand from the configuration
+// and owns start-up and shutdown order. Nothing else imports everything.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/podium-live/podium/internal/auth"
+	"github.com/podium-live/podium/internal/config"
+	"github.com/podium-live/podium/internal/hls"
+	"github.com/podium-live/podium/internal/httpapi"
+	"github.com/podium-live/podium/internal/ingest"
+	"github.com/podium-live/podium/internal/live"
+	"github.com/podium-live/podium/internal/obs"
+	"github.com/podium-live/podium/internal/store"
+	"github.com/podium-live/podium/internal/web"
+)
+
+// App is one running podium node.
+type App struct {
+	cfg    config.Config
+	log    *slog.Logger
+	store  *store.SQLite
+	engine *ingest.Engine
+	svc    *live.Service
+	hls    *hls.Server
+	reg    *prometheus.Registry
+
+	ln, debugLn   net.Listener
+	srv, debugSrv *http.Server
+
+	operatorToken string
+	// OperatorTokenPath is where the operator credential is kept.
+	OperatorTokenPath string
+}
+
+// New builds a node from cfg and binds its listeners, so Addr is known
+// before Run.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("app: data dir: %w", err)
+	}
+	a := &App{cfg: cfg, log: log}
+	ok := false
+	defer func() {
+		if !ok {
+			a.closeAll()
+		}
+	}()
+	var err error
+	if a.store, err = store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "podium.db")); err != nil {
+		return nil, err
+	}
+	key, err := a.store.Secret(ctx, "token-key", auth.NewKey)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := auth.NewSigner(key, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.loadOperatorToken(signer); err != nil {
+		return nil, err
+	}
+	a.engine, err = ingest.NewEngine(ingest.Config{
+		PublicIPs: cfg.ICE.PublicIPs, UDPPort: cfg.ICE.UDPPort,
+		UDPPortMin: uint16(cfg.ICE.UDPPortMin), UDPPortMax: uint16(cfg.ICE.UDPPortMax),
+		TCPPort: cfg.ICE.TCPPort, Loopback: cfg.ICE.Loopback,
+	}, log)
+	if err != nil {
+		return nil, err
+	}
+	a.hls = hls.NewServer(log)
+	hcfg := hls.Config{PartDuration: cfg.HLS.PartDuration(), SegmentParts: cfg.HLS.SegmentParts, WindowSegments: cfg.HLS.WindowSegments}
+	a.svc = live.New(live.Config{MaxSpeakers: cfg.Stage.MaxSpeakers, HLS: hcfg}, a.store, signer, a.engine, a.hls, log)
+	a.reg = obs.NewRegistry()
+	a.registerMetrics()
+	api := httpapi.New(a.svc, a.hls, pages{}, httpapi.Options{PublicURL: cfg.PublicURL}, log)
+	a.srv = &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("app: listen %s: %w", cfg.Addr, err)
+	}
+	if cfg.DebugAddr != "" {
+		if a.debugLn, err = net.Listen("tcp", cfg.DebugAddr); err != nil {
+			return nil, fmt.Errorf("app: listen debug %s: %w", cfg.DebugAddr, err)
+		}
+		a.debugSrv = &http.Server{Handler: obs.DebugHandler(a.reg), ReadHeaderTimeout: 5 * time.Second}
+	}
+	ok = true
+	return a, nil
+}
+
+// pages adapts the embedded UI to httpapi.Pages.
+type pages struct{}
+
+func (pages) Handler() http.Handler { return web.Handler() }
+func (pages) ServePage(w http.ResponseWriter, r *http.Request, name string) {
+	web.ServePage(w, r, name)
+}
+
+// loadOperatorToken reads the operator credential, creating it on first
+// start. It is a signed token, so only this node's key makes it valid.
+func (a *App) loadOperatorToken(signer *auth.Signer) error {
+	a.OperatorTokenPath = filepath.Join(a.cfg.DataDir, "operator.token")
+	b, err := os.ReadFile(a.OperatorTokenPath)
+	if err == nil {
+		tok := strings.TrimSpace(string(b))
+		if c, err := signer.Verify(tok); err == nil && c.Role == auth.RoleOperator {
+			a.operatorToken = tok
+			return nil
+		}
+		a.log.Warn("operator token file is not valid for this node's key; writing a new one", "path", a.OperatorTokenPath)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("app: read operator token: %w", err)
+	}
+	tok := signer.Sign(auth.Claims{Role: auth.RoleOperator})
+	if err := os.WriteFile(a.OperatorTokenPath, []byte(tok+"\n"), 0o600); err != nil {
+		return fmt.Errorf("app: write operator token: %w", err)
+	}
+	a.operatorToken = tok
+	a.log.Info("created operator credential", "path", a.OperatorTokenPath)
+	return nil
+}
+
+// OperatorToken is the operator credential.
+func (a *App) OperatorToken() string { return a.operatorToken }
+
+// Addr is the public listener's address.
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// BaseURL is the URL of the public listener.
+func (a *App) BaseURL() string {
+	if a.cfg.PublicURL != "" {
+		return strings.TrimSuffix(a.cfg.PublicURL, "/")
+	}
+	return "http://" + a.Addr()
+}
+
+// Service is the space service, for in-process callers (demo, tests).
+func (a *App) Service() *live.Service { return a.svc }
+
+// Run serves until ctx ends, then shuts down in order: stop accepting
+// requests, end every stage and mixer, drain HTTP, close storage.
+func (a *App) Run(ctx context.Context) error {
+	if err := a.svc.Resume(ctx); err != nil {
+		a.closeAll()
+		return fmt.Errorf("app: resume live spaces: %w", err)
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- a.srv.Serve(a.ln) }()
+	if a.debugSrv != nil {
+		go func() { errc <- a.debugSrv.Serve(a.debugLn) }()
+	}
+	a.log.Info("podium listening", "addr", a.Addr(), "debug", a.cfg.DebugAddr)
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+	}
+	a.shutdown()
+	return err
+}
+
+func (a *App) shutdown() {
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	a.svc.Close() // wakes blocked playlist requests via stream Close
+	a.srv.Shutdown(sctx)
+	if a.debugSrv != nil {
+		a.debugSrv.Shutdown(sctx)
+	}
+	a.closeAll()
+}
+
+func (a *App) closeAll() {
+	if a.svc != nil {
+		a.svc.Close()
+	}
+	if a.engine != nil {
+		a.engine.Close()
+	}
+	if a.store != nil {
+		a.store.Close()
+	}
+	if a.ln != nil {
+		a.ln.Close()
+	}
+	if a.debugLn != nil {
+		a.debugLn.Close()
+	}
+}
+
+func (a *App) registerMetrics() {
+	a.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "podium_spaces_live", Help: "Spaces live on this node."},
+			func() float64 { l, _, _ := a.svc.Counts(); return float64(l) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "podium_speakers", Help: "Speakers on stage on this node."},
+			func() float64 { _, n, _ := a.svc.Counts(); return float64(n) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "podium_mixer_overruns_total", Help: "Mixer ticks produced late (live spaces now on this node)."},
+			func() float64 { _, _, o := a.svc.Counts(); return float64(o) }),
+	)
+}

@@ -1,0 +1,206 @@
+// Package config is podium's one typed configuration tree: defaults, then
+// a JSON file, then PODIUM_* environment variables, then flags, validated
+// at start with messages that say what to fix.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything an operator can set.
+type Config struct {
+	// Addr is where the public HTTP server listens.
+	Addr string `json:"addr"`
+	// DebugAddr serves /metrics and /debug/pprof; empty disables it.
+	DebugAddr string `json:"debug_addr"`
+	// DataDir holds the database, secrets and recordings.
+	DataDir string `json:"data_dir"`
+	// PublicURL is the base URL in links (listener pages, invites);
+	// empty = taken from each request's Host header.
+	PublicURL string `json:"public_url"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `json:"log_level"`
+	ICE      ICE    `json:"ice"`
+	Stage    Stage  `json:"stage"`
+	HLS      HLS    `json:"hls"`
+}
+
+// ICE says how speakers reach this node.
+type ICE struct {
+	PublicIPs  []string `json:"public_ips"`
+	UDPPort    int      `json:"udp_port"`
+	UDPPortMin int      `json:"udp_port_min"`
+	UDPPortMax int      `json:"udp_port_max"`
+	TCPPort    int      `json:"tcp_port"`
+	// Loopback offers loopback candidates (local demo and tests).
+	Loopback bool `json:"loopback"`
+}
+
+// Stage limits the speakers of a space.
+type Stage struct {
+	MaxSpeakers int `json:"max_speakers"`
+}
+
+// HLS shapes the live stream.
+type HLS struct {
+	PartMillis     int `json:"part_ms"`
+	SegmentParts   int `json:"segment_parts"`
+	WindowSegments int `json:"window_segments"`
+}
+
+// PartDuration is HLS.PartMillis as a duration.
+func (h HLS) PartDuration() time.Duration { return time.Duration(h.PartMillis) * time.Millisecond }
+
+// Default returns the embedded defaults: one node on loopback, everything
+// under ./podium-data.
+func Default() Config {
+	return Config{
+		Addr:      "127.0.0.1:8080",
+		DebugAddr: "127.0.0.1:9090",
+		DataDir:   "podium-data",
+		LogLevel:  "info",
+		ICE:       ICE{Loopback: true},
+		Stage:     Stage{MaxSpeakers: 10},
+		HLS:       HLS{PartMillis: 200, SegmentParts: 10, WindowSegments: 6},
+	}
+}
+
+// LoadFile merges the JSON file at path into c. Unknown keys are errors.
+func (c *Config) LoadFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		return fmt.Errorf("config: %s: %w", path, err)
+	}
+	return nil
+}
+
+// env maps PODIUM_* variables to setters.
+var env = map[string]func(c *Config, v string) error{
+	"PODIUM_ADDR":       func(c *Config, v string) error { c.Addr = v; return nil },
+	"PODIUM_DEBUG_ADDR": func(c *Config, v string) error { c.DebugAddr = v; return nil },
+	"PODIUM_DATA":       func(c *Config, v string) error { c.DataDir = v; return nil },
+	"PODIUM_PUBLIC_URL": func(c *Config, v string) error { c.PublicURL = v; return nil },
+	"PODIUM_LOG_LEVEL":  func(c *Config, v string) error { c.LogLevel = v; return nil },
+	"PODIUM_ICE_PUBLIC_IPS": func(c *Config, v string) error {
+		c.ICE.PublicIPs = splitList(v)
+		return nil
+	},
+	"PODIUM_ICE_UDP_PORT": func(c *Config, v string) error { return atoi(v, &c.ICE.UDPPort) },
+	"PODIUM_ICE_TCP_PORT": func(c *Config, v string) error { return atoi(v, &c.ICE.TCPPort) },
+}
+
+func atoi(v string, dst *int) error {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("not a number: %q", v)
+	}
+	*dst = n
+	return nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// LoadEnv applies PODIUM_* variables from lookup (os.LookupEnv).
+func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
+	for name, set := range env {
+		if v, ok := lookup(name); ok {
+			if err := set(c, v); err != nil {
+				return fmt.Errorf("config: %s: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Flags registers flags that override c on fs. The returned function
+// applies list-valued flags after parsing.
+func (c *Config) Flags(fs *flag.FlagSet) func() {
+	fs.StringVar(&c.Addr, "addr", c.Addr, "public HTTP listen address")
+	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "metrics and pprof listen address (empty: off)")
+	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory (database, secrets, recordings)")
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "base URL used in links, e.g. https://podium.example")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
+	fs.IntVar(&c.ICE.UDPPort, "ice-udp-port", c.ICE.UDPPort, "single UDP port for all WebRTC speakers (0: ephemeral ports)")
+	fs.IntVar(&c.ICE.TCPPort, "ice-tcp-port", c.ICE.TCPPort, "TCP port for ICE-TCP fallback (0: off)")
+	ips := fs.String("ice-public-ip", strings.Join(c.ICE.PublicIPs, ","), "public IPs of this node behind 1:1 NAT, comma separated")
+	return func() { c.ICE.PublicIPs = splitList(*ips) }
+}
+
+// Validate reports every problem at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("addr %q: want host:port, e.g. 127.0.0.1:8080", c.Addr)
+	}
+	if c.DebugAddr != "" {
+		if _, _, err := net.SplitHostPort(c.DebugAddr); err != nil {
+			bad("debug_addr %q: want host:port or empty", c.DebugAddr)
+		}
+	}
+	if c.DataDir == "" {
+		bad("data_dir is empty")
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("public_url %q: want an absolute http(s) URL", c.PublicURL)
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	for _, ip := range c.ICE.PublicIPs {
+		if net.ParseIP(ip) == nil {
+			bad("ice.public_ips: %q is not an IP address", ip)
+		}
+	}
+	for name, p := range map[string]int{"ice.udp_port": c.ICE.UDPPort, "ice.tcp_port": c.ICE.TCPPort, "ice.udp_port_min": c.ICE.UDPPortMin, "ice.udp_port_max": c.ICE.UDPPortMax} {
+		if p < 0 || p > 65535 {
+			bad("%s %d: want 0..65535", name, p)
+		}
+	}
+	if c.ICE.UDPPortMin > c.ICE.UDPPortMax {
+		bad("ice.udp_port_min %d is above ice.udp_port_max %d", c.ICE.UDPPortMin, c.ICE.UDPPortMax)
+	}
+	if c.Stage.MaxSpeakers < 1 || c.Stage.MaxSpeakers > 50 {
+		bad("stage.max_speakers %d: want 1..50", c.Stage.MaxSpeakers)
+	}
+	if c.HLS.PartMillis < 100 || c.HLS.PartMillis > 1000 || c.HLS.PartMillis%20 != 0 {
+		bad("hls.part_ms %d: want a multiple of 20 between 100 and 1000", c.HLS.PartMillis)
+	}
+	if c.HLS.SegmentParts < 1 || c.HLS.SegmentParts > 30 {
+		bad("hls.segment_parts %d: want 1..30", c.HLS.SegmentParts)
+	}
+	if c.HLS.WindowSegments < 3 || c.HLS.WindowSegments > 60 {
+		bad("hls.window_segments %d: want 3..60", c.HLS.WindowSegments)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("config: %w", errors.Join(errs...))
+	}
+	return nil
+}

@@ -1,0 +1,465 @@
+// Package httpapi is podium's HTTP surface: the JSON API, WHIP signalling,
+// the LL-HLS media routes and the pages, with one table mapping errors to
+// statuses (errors.go).
+package httpapi
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/podium-live/podium/internal/auth"
+	"github.com/podium-live/podium/internal/ingest"
+	"github.com/podium-live/podium/internal/live"
+	"github.com/podium-live/podium/internal/space"
+)
+
+// MaxBody bounds JSON request bodies.
+const MaxBody = 64 << 10
+
+// Pages serves the embedded UI.
+type Pages interface {
+	Handler() http.Handler
+	ServePage(w http.ResponseWriter, r *http.Request, name string)
+}
+
+// Options configure the API.
+type Options struct {
+	// PublicURL is the base URL users reach this node at, e.g.
+	// "https://podium.example". Empty = derived from each request's Host.
+	PublicURL string
+}
+
+// API is the HTTP handler for everything podium serves on its main port.
+type API struct {
+	svc   *live.Service
+	media http.Handler
+	pages Pages
+	opts  Options
+	log   *slog.Logger
+	mux   *http.ServeMux
+}
+
+// New builds the API. media serves /hls/.
+func New(svc *live.Service, media http.Handler, pages Pages, opts Options, log *slog.Logger) *API {
+	a := &API{svc: svc, media: media, pages: pages, opts: opts, log: log, mux: http.NewServeMux()}
+	m := a.mux
+	m.HandleFunc("POST /api/spaces", a.createSpace)
+	m.HandleFunc("GET /api/spaces", a.listSpaces)
+	m.HandleFunc("GET /api/spaces/{id}", a.getSpace)
+	m.HandleFunc("POST /api/spaces/{id}/start", a.startSpace)
+	m.HandleFunc("POST /api/spaces/{id}/end", a.endSpace)
+	m.HandleFunc("GET /api/spaces/{id}/live", a.liveStatus)
+	m.HandleFunc("POST /api/spaces/{id}/invites", a.createInvite)
+	m.HandleFunc("GET /api/spaces/{id}/invites", a.listInvites)
+	m.HandleFunc("DELETE /api/spaces/{id}/invites/{invite}", a.revokeInvite)
+	m.HandleFunc("POST /api/spaces/{id}/whip", a.whipJoin)
+	m.HandleFunc("DELETE /api/spaces/{id}/whip/{speaker}", a.whipLeave)
+	m.HandleFunc("PATCH /api/spaces/{id}/whip/{speaker}", a.whipPatch)
+	m.HandleFunc("POST /api/spaces/{id}/speakers/{speaker}/mute", a.muteSpeaker)
+	m.HandleFunc("DELETE /api/spaces/{id}/speakers/{speaker}", a.kickSpeaker)
+	m.HandleFunc("/api/", a.apiNotFound)
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	m.Handle("/hls/", media)
+	m.Handle("GET /assets/", pages.Handler())
+	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { pages.ServePage(w, r, "index") })
+	m.HandleFunc("GET /s/{id}", func(w http.ResponseWriter, r *http.Request) { pages.ServePage(w, r, "listen") })
+	m.HandleFunc("GET /studio/{id}", func(w http.ResponseWriter, r *http.Request) { pages.ServePage(w, r, "studio") })
+	return a
+}
+
+// ServeHTTP adds CORS for API clients on other origins and routes.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Access-Control-Expose-Headers", "Location, Retry-After")
+		if r.Method == http.MethodOptions {
+			h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, PATCH, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+			h.Set("Access-Control-Max-Age", "86400")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
+	a.mux.ServeHTTP(w, r)
+}
+
+func (a *API) apiNotFound(w http.ResponseWriter, r *http.Request) {
+	a.fail(w, r, newError(http.StatusNotFound, "no_route", "no such API route: "+r.Method+" "+r.URL.Path))
+}
+
+// fail writes err as a JSON error; unexpected errors are logged, not shown.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, code, msg := classify(err)
+	if status >= 500 {
+		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	writeJSON(w, status, map[string]string{"error": msg, "code": code})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"internal error","code":"internal"}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "no-store")
+	}
+	w.WriteHeader(status)
+	w.Write(b)
+	w.Write([]byte("\n"))
+}
+
+// decode reads a JSON body of at most MaxBody bytes into v, rejecting
+// unknown fields and trailing data.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return newError(http.StatusUnsupportedMediaType, "content_type", "Content-Type must be application/json")
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		return err
+	}
+	return decodeJSON(body, v)
+}
+
+func decodeJSON(body []byte, v any) error {
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return newError(http.StatusBadRequest, "bad_json", "malformed JSON body: "+err.Error())
+	}
+	if dec.More() {
+		return newError(http.StatusBadRequest, "bad_json", "malformed JSON body: trailing data")
+	}
+	return nil
+}
+
+// authorize checks the request's bearer token (header, or ?token= for
+// links opened in a browser) for need in space id.
+func (a *API) authorize(r *http.Request, id string, need auth.Role) (auth.Claims, error) {
+	tok := auth.FromHeader(r.Header.Get("Authorization"))
+	if tok == "" {
+		tok = r.URL.Query().Get("token")
+	}
+	return a.svc.Authorize(r.Context(), tok, id, need)
+}
+
+// base returns the public base URL for links.
+func (a *API) base(r *http.Request) string {
+	if a.opts.PublicURL != "" {
+		return strings.TrimSuffix(a.opts.PublicURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+type spaceJSON struct {
+	ID             string      `json:"id"`
+	Title          string      `json:"title"`
+	Description    string      `json:"description"`
+	State          space.State `json:"state"`
+	ScheduledStart time.Time   `json:"scheduled_start"`
+	StartedAt      *time.Time  `json:"started_at"`
+	EndedAt        *time.Time  `json:"ended_at"`
+	ListenerURL    string      `json:"listener_url"`
+	PlaylistURL    string      `json:"playlist_url"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func (a *API) spaceJSON(r *http.Request, sp space.Space) spaceJSON {
+	b := a.base(r)
+	return spaceJSON{
+		ID: sp.ID, Title: sp.Title, Description: sp.Description, State: sp.State,
+		ScheduledStart: sp.ScheduledStart, StartedAt: timePtr(sp.StartedAt), EndedAt: timePtr(sp.EndedAt),
+		ListenerURL: b + "/s/" + sp.ID, PlaylistURL: b + "/hls/" + sp.ID + "/index.m3u8",
+	}
+}
+
+func (a *API) createSpace(w http.ResponseWriter, r *http.Request) {
+	if _, err := a.authorize(r, "", auth.RoleOperator); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var req struct {
+		Title          string    `json:"title"`
+		Description    string    `json:"description"`
+		ScheduledStart time.Time `json:"scheduled_start"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	sp, host, err := a.svc.Create(r.Context(), req.Title, req.Description, req.ScheduledStart)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{
+		"space":      a.spaceJSON(r, sp),
+		"host_token": host,
+		"host_url":   a.base(r) + "/studio/" + sp.ID + "?token=" + host,
+	})
+}
+
+func (a *API) listSpaces(w http.ResponseWriter, r *http.Request) {
+	list, err := a.svc.Spaces(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]spaceJSON, len(list))
+	for i, sp := range list {
+		out[i] = a.spaceJSON(r, sp)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"spaces": out})
+}
+
+func (a *API) getSpace(w http.ResponseWriter, r *http.Request) {
+	sp, err := a.svc.Space(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a.spaceJSON(r, sp))
+}
+
+func (a *API) hostAction(w http.ResponseWriter, r *http.Request, do func(*http.Request, string) (space.Space, error)) {
+	id := r.PathValue("id")
+	if _, err := a.svc.Space(r.Context(), id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if _, err := a.authorize(r, id, auth.RoleHost); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	sp, err := do(r, id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a.spaceJSON(r, sp))
+}
+
+func (a *API) startSpace(w http.ResponseWriter, r *http.Request) {
+	a.hostAction(w, r, func(r *http.Request, id string) (space.Space, error) { return a.svc.Start(r.Context(), id) })
+}
+
+func (a *API) endSpace(w http.ResponseWriter, r *http.Request) {
+	a.hostAction(w, r, func(r *http.Request, id string) (space.Space, error) { return a.svc.End(r.Context(), id) })
+}
+
+func (a *API) liveStatus(w http.ResponseWriter, r *http.Request) {
+	b, err := a.svc.Status(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "public, max-age=1")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.Write(b)
+}
+
+type inviteJSON struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Revoked   bool      `json:"revoked"`
+	Token     string    `json:"token,omitempty"`
+	URL       string    `json:"url,omitempty"`
+}
+
+func (a *API) createInvite(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, err := a.svc.Space(r.Context(), id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if _, err := a.authorize(r, id, auth.RoleHost); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var req struct {
+		Name       string `json:"name"`
+		TTLSeconds int64  `json:"ttl_seconds"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.TTLSeconds < 0 {
+		a.fail(w, r, newError(http.StatusBadRequest, "invalid", "ttl_seconds must not be negative"))
+		return
+	}
+	inv, tok, err := a.svc.NewInvite(r.Context(), id, req.Name, time.Duration(req.TTLSeconds)*time.Second)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, inviteJSON{ID: inv.ID, Name: inv.Name, ExpiresAt: inv.ExpiresAt, Token: tok,
+		URL: a.base(r) + "/studio/" + id + "?token=" + tok})
+}
+
+func (a *API) listInvites(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, err := a.svc.Space(r.Context(), id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if _, err := a.authorize(r, id, auth.RoleHost); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	list, err := a.svc.Invites(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]inviteJSON, len(list))
+	for i, inv := range list {
+		out[i] = inviteJSON{ID: inv.ID, Name: inv.Name, ExpiresAt: inv.ExpiresAt, Revoked: inv.Revoked()}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"invites": out})
+}
+
+func (a *API) revokeInvite(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, err := a.svc.Space(r.Context(), id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if _, err := a.authorize(r, id, auth.RoleHost); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.svc.RevokeInvite(r.Context(), id, r.PathValue("invite")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) whipJoin(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, err := a.svc.Space(r.Context(), id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	c, err := a.authorize(r, id, auth.RoleSpeaker)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/sdp" {
+		a.fail(w, r, newError(http.StatusUnsupportedMediaType, "content_type", "Content-Type must be application/sdp"))
+		return
+	}
+	offer, err := io.ReadAll(http.MaxBytesReader(w, r.Body, ingest.MaxOfferBytes))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	spk, answer, err := a.svc.Join(r.Context(), id, c, r.URL.Query().Get("name"), offer)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/sdp")
+	h.Set("Location", "/api/spaces/"+id+"/whip/"+spk)
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusCreated)
+	io.WriteString(w, answer)
+}
+
+// speakerAction authorizes a request about one speaker: the host may act on
+// anyone, a speaker only on their own session.
+func (a *API) speakerAction(w http.ResponseWriter, r *http.Request, need auth.Role, do func(auth.Claims) error) {
+	id := r.PathValue("id")
+	if _, err := a.svc.Space(r.Context(), id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	c, err := a.authorize(r, id, need)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := do(c); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) whipLeave(w http.ResponseWriter, r *http.Request) {
+	a.speakerAction(w, r, auth.RoleSpeaker, func(c auth.Claims) error {
+		return a.svc.Leave(r.PathValue("id"), r.PathValue("speaker"), c)
+	})
+}
+
+func (a *API) whipPatch(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", "DELETE")
+	a.fail(w, r, newError(http.StatusMethodNotAllowed, "no_trickle", "trickle ICE is not supported: the answer carries every candidate"))
+}
+
+func (a *API) muteSpeaker(w http.ResponseWriter, r *http.Request) {
+	id, spk := r.PathValue("id"), r.PathValue("speaker")
+	if _, err := a.svc.Space(r.Context(), id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	c, err := a.authorize(r, id, auth.RoleSpeaker)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var req struct {
+		Muted *bool `json:"muted"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.Muted == nil {
+		a.fail(w, r, newError(http.StatusBadRequest, "invalid", `body must be {"muted": true|false}`))
+		return
+	}
+	if err := a.svc.Mute(id, spk, *req.Muted, c); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": spk, "muted": *req.Muted})
+}
+
+func (a *API) kickSpeaker(w http.ResponseWriter, r *http.Request) {
+	a.speakerAction(w, r, auth.RoleHost, func(auth.Claims) error {
+		return a.svc.Kick(r.PathValue("id"), r.PathValue("speaker"))
+	})
+}

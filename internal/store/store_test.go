@@ -1,0 +1,99 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/podium-live/podium/internal/space"
+)
+
+func open(t *testing.T) *SQLite {
+	t.Helper()
+	s, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "podium.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestSpaces(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	now := time.Now().Truncate(time.Millisecond)
+	sp, _ := space.New("Hello", "desc", now.Add(time.Hour), now)
+	if err := s.CreateSpace(ctx, sp); err != nil {
+		t.Fatal(err)
+	}
+	if err := sp.Start(now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateSpace(ctx, sp); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Space(ctx, sp.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != space.Live || !got.StartedAt.Equal(sp.StartedAt) || got.Title != "Hello" || !got.ScheduledStart.Equal(sp.ScheduledStart) {
+		t.Fatalf("Space = %+v, want %+v", got, sp)
+	}
+	live, _ := s.SpacesIn(ctx, space.Live)
+	if len(live) != 1 {
+		t.Fatalf("SpacesIn(live) = %d spaces, want 1", len(live))
+	}
+	if _, err := s.Space(ctx, "sp_nope"); !errors.Is(err, space.ErrNotFound) {
+		t.Fatalf("unknown space error = %v", err)
+	}
+	other := space.Space{ID: "sp_missing"}
+	if err := s.UpdateSpace(ctx, other); !errors.Is(err, space.ErrNotFound) {
+		t.Fatalf("update unknown = %v", err)
+	}
+}
+
+func TestInvites(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	now := time.Now()
+	sp, _ := space.New("Hello", "", time.Time{}, now)
+	s.CreateSpace(ctx, sp)
+	inv := space.Invite{ID: space.NewID("inv"), SpaceID: sp.ID, Name: "Ada", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := s.CreateInvite(ctx, inv); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeInvite(ctx, "sp_other", inv.ID, now); !errors.Is(err, space.ErrNotFound) {
+		t.Fatalf("revoke for other space = %v, want ErrNotFound", err)
+	}
+	if err := s.RevokeInvite(ctx, sp.ID, inv.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Invite(ctx, inv.ID)
+	if err != nil || !got.Revoked() || got.Name != "Ada" {
+		t.Fatalf("Invite = %+v, %v; want revoked Ada", got, err)
+	}
+	list, _ := s.Invites(ctx, sp.ID)
+	if len(list) != 1 {
+		t.Fatalf("Invites = %d, want 1", len(list))
+	}
+}
+
+func TestSecretStable(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "p.db")
+	s, _ := OpenSQLite(ctx, path)
+	a, err := s.Secret(ctx, "k", func() []byte { return []byte("first") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, _ = OpenSQLite(ctx, path)
+	defer s.Close()
+	b, _ := s.Secret(ctx, "k", func() []byte { return []byte("second") })
+	if !bytes.Equal(a, b) || string(a) != "first" {
+		t.Fatalf("secret changed across reopen: %q then %q", a, b)
+	}
+}

@@ -1,0 +1,416 @@
+// Listener page: /s/{id}. Shows the space, who is on stage, and plays the
+// LL-HLS mix with hls.js (or native HLS where there is no MSE).
+import Hls from 'hls.js/light';
+import {
+  $,
+  api,
+  ApiError,
+  backoffDelay,
+  describeError,
+  formatCount,
+  formatCountdown,
+  formatDateTime,
+  parseRetryAfter,
+  Poller,
+  analyserRMS,
+  renderStage,
+  showMessage,
+  spaceIdFromPath,
+  stateBadge,
+} from './common.js';
+
+const spaceId = spaceIdFromPath('/s/');
+const audio = $('#audio');
+const playBtn = $('#play');
+const statusEl = $('#player-status');
+const errorEl = $('#error');
+
+let space = null;
+let state = '';
+let wantPlay = false; // the user pressed Play (and not Pause since)
+let hls = null;
+let nativeMode = false;
+let retryTimer = null;
+let attempt = 0;
+let lastMediaRecover = 0;
+let livePoller = null;
+
+// WebAudio graph: MediaElementSource → Analyser → Gain → destination.
+let audioCtx = null;
+let analyser = null;
+let gain = null;
+let buf = null;
+let volume = 1;
+let muted = false;
+
+const useHlsJs = Hls.isSupported();
+const canNative = !!audio.canPlayType && audio.canPlayType('application/vnd.apple.mpegurl') !== '';
+
+// ---- test / debugging hooks -------------------------------------------------
+
+window.podium = {
+  /** RMS (0..1) of what the audio element is playing right now. */
+  level: () => analyserRMS(analyser, buf),
+  /** Whether audio is actually playing (not paused, not stalled). */
+  playing: () => isPlaying(),
+  /** Distance to the live edge in seconds (hls.js), NaN when unknown. */
+  latency: () => (hls && Number.isFinite(hls.latency) ? hls.latency : NaN),
+};
+
+function isPlaying() {
+  return !audio.paused && !audio.ended && audio.readyState >= 3 && audio.currentTime > 0;
+}
+
+// ---- space loading -----------------------------------------------------------
+
+async function loadSpace() {
+  for (let i = 0; ; i++) {
+    try {
+      return await api('GET', `/api/spaces/${encodeURIComponent(spaceId)}`);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return null;
+      if (err instanceof ApiError && !err.retryable) throw err;
+      showMessage(errorEl, `${describeError(err)} Retrying…`);
+      await new Promise((r) => setTimeout(r, backoffDelay(i, { baseMs: 1000, capMs: 30000, retryAfterMs: err.retryAfterMs })));
+    }
+  }
+}
+
+function showNotFound() {
+  $('#loading').hidden = true;
+  $('#space').hidden = true;
+  $('#notfound').hidden = false;
+  document.title = 'Space not found · podium';
+  stopStream();
+  livePoller?.stop();
+}
+
+function renderSpace() {
+  $('#title').textContent = space.title || 'Untitled space';
+  document.title = `${space.title || 'Space'} · podium`;
+  const desc = $('#description');
+  desc.textContent = space.description || '';
+  desc.hidden = !space.description;
+  renderState();
+}
+
+function renderState() {
+  const badge = $('#state-badge');
+  badge.replaceChildren(stateBadge(state));
+  const sched = $('#schedule');
+  if (state === 'scheduled') sched.textContent = `Scheduled for ${formatDateTime(space.scheduled_start)}`;
+  else if (state === 'live') sched.textContent = space.started_at ? `Live since ${formatDateTime(space.started_at)}` : 'Live now';
+  else if (state === 'ended') sched.textContent = space.ended_at ? `Ended ${formatDateTime(space.ended_at)}` : 'Ended';
+  $('#countdown-card').hidden = state !== 'scheduled';
+  $('#ended-card').hidden = state !== 'ended';
+  updateCountdown();
+  updatePlayer();
+}
+
+function updateCountdown() {
+  if (state !== 'scheduled' || !space) return;
+  const t = Date.parse(space.scheduled_start);
+  $('#countdown').textContent = Number.isNaN(t) ? 'soon' : formatCountdown(t - Date.now());
+}
+
+async function setState(next) {
+  if (!next || next === state) return;
+  const prev = state;
+  state = next;
+  if (prev) {
+    // Refresh started_at / ended_at; the state itself comes from /live.
+    try {
+      const fresh = await api('GET', `/api/spaces/${encodeURIComponent(spaceId)}`);
+      space = fresh;
+      state = fresh.state === 'ended' || next === 'ended' ? 'ended' : next;
+    } catch {
+      /* keep what we have */
+    }
+  }
+  renderState();
+  if (state === 'live' && wantPlay) startStream();
+  if (state === 'ended') livePoller?.stop();
+}
+
+// ---- live status ------------------------------------------------------------
+
+async function pollLive(signal) {
+  const live = await api('GET', `/api/spaces/${encodeURIComponent(spaceId)}/live`, { signal });
+  showMessage(errorEl, '');
+  $('#listeners').textContent = formatCount(live.listeners);
+  const speakers = Array.isArray(live.speakers) ? live.speakers : [];
+  renderStage($('#stage'), speakers);
+  $('#stage-empty').hidden = speakers.length > 0;
+  await setState(live.state);
+}
+
+function onLiveError(err) {
+  if (err instanceof ApiError && err.status === 404) {
+    showNotFound();
+    return false;
+  }
+  // Transient: keep the last picture, say so quietly.
+  if (err instanceof ApiError && err.retryable) statusHint('Reconnecting to the space…');
+  return true;
+}
+
+function statusHint(text) {
+  if (!isPlaying()) statusEl.textContent = text;
+}
+
+// ---- player -----------------------------------------------------------------
+
+function ensureAudioGraph() {
+  if (audioCtx || !useHlsJs) return;
+  // Created in the click handler so that the context may start (autoplay rules).
+  const Ctx = window.AudioContext || window.webkitAudioContext;
+  if (!Ctx) return;
+  audioCtx = new Ctx();
+  const src = audioCtx.createMediaElementSource(audio);
+  analyser = audioCtx.createAnalyser();
+  analyser.fftSize = 2048;
+  buf = new Float32Array(analyser.fftSize);
+  gain = audioCtx.createGain();
+  src.connect(analyser);
+  analyser.connect(gain);
+  gain.connect(audioCtx.destination);
+  applyVolume();
+}
+
+function applyVolume() {
+  const v = muted ? 0 : volume;
+  if (gain) gain.gain.value = v;
+  else audio.volume = v;
+  const muteBtn = $('#mute');
+  muteBtn.textContent = v === 0 ? '🔇' : v < 0.5 ? '🔉' : '🔊';
+  muteBtn.setAttribute('aria-pressed', String(muted));
+  muteBtn.setAttribute('aria-label', muted ? 'Unmute' : 'Mute');
+}
+
+function playlistURL() {
+  return space?.playlist_url || `/hls/${encodeURIComponent(spaceId)}/index.m3u8`;
+}
+
+function startStream() {
+  clearTimeout(retryTimer);
+  retryTimer = null;
+  if (hls || (nativeMode && audio.src)) return;
+  if (useHlsJs) {
+    hls = new Hls({
+      lowLatencyMode: true,
+      liveDurationInfinity: true,
+      backBufferLength: 30,
+      enableWorker: true,
+      // Let hls.js retry a little on its own; a fatal error recreates the
+      // player with our backoff (which honours Retry-After).
+      manifestLoadPolicy: {
+        default: {
+          maxTimeToFirstByteMs: 10000,
+          maxLoadTimeMs: 20000,
+          timeoutRetry: { maxNumRetry: 1, retryDelayMs: 0, maxRetryDelayMs: 0 },
+          errorRetry: { maxNumRetry: 1, retryDelayMs: 1000, maxRetryDelayMs: 4000 },
+        },
+      },
+    });
+    hls.on(Hls.Events.ERROR, onHlsError);
+    hls.on(Hls.Events.MANIFEST_PARSED, () => playMedia());
+    hls.on(Hls.Events.FRAG_LOADED, () => {
+      attempt = 0;
+    });
+    hls.attachMedia(audio);
+    hls.loadSource(playlistURL());
+    statusEl.textContent = 'Connecting…';
+  } else if (canNative) {
+    nativeMode = true;
+    audio.src = playlistURL();
+    statusEl.textContent = 'Connecting…';
+    playMedia();
+  } else {
+    statusEl.textContent = "Sorry, this browser can't play the live stream.";
+  }
+}
+
+function stopStream() {
+  clearTimeout(retryTimer);
+  retryTimer = null;
+  if (hls) {
+    hls.destroy();
+    hls = null;
+  }
+  if (nativeMode) {
+    audio.removeAttribute('src');
+    audio.load();
+  }
+  audio.pause();
+  updatePlayer();
+}
+
+function playMedia() {
+  if (!wantPlay) return;
+  audioCtx?.resume?.();
+  const p = audio.play();
+  if (p && p.catch)
+    p.catch((err) => {
+      if (err?.name === 'NotAllowedError') {
+        wantPlay = false;
+        statusEl.textContent = 'Press Play to listen';
+        updatePlayer();
+      }
+    });
+}
+
+function retryAfterOf(data) {
+  const d = data?.networkDetails;
+  try {
+    if (d && typeof d.getResponseHeader === 'function') return parseRetryAfter(d.getResponseHeader('Retry-After'));
+    if (d && d.headers && typeof d.headers.get === 'function') return parseRetryAfter(d.headers.get('Retry-After'));
+  } catch {
+    /* headers not readable */
+  }
+  return null;
+}
+
+function onHlsError(_evt, data) {
+  if (!data.fatal) return;
+  if (data.type === Hls.ErrorTypes.MEDIA_ERROR && Date.now() - lastMediaRecover > 5000) {
+    lastMediaRecover = Date.now();
+    hls.recoverMediaError();
+    return;
+  }
+  const code = data.response?.code;
+  const retryAfterMs = retryAfterOf(data);
+  scheduleRestart(retryAfterMs, code);
+}
+
+function scheduleRestart(retryAfterMs, code) {
+  if (hls) {
+    hls.destroy();
+    hls = null;
+  }
+  if (nativeMode) {
+    audio.removeAttribute('src');
+    audio.load();
+  }
+  if (!wantPlay || state === 'ended') {
+    updatePlayer();
+    return;
+  }
+  const delay = backoffDelay(attempt++, { baseMs: 1000, capMs: 20000, retryAfterMs });
+  statusEl.textContent =
+    code === 503 || code === 429
+      ? `The server is busy; retrying in ${Math.ceil(delay / 1000)} s…`
+      : code === 404
+        ? 'Waiting for the stream…'
+        : `Connection lost; retrying in ${Math.ceil(delay / 1000)} s…`;
+  clearTimeout(retryTimer);
+  retryTimer = setTimeout(() => {
+    retryTimer = null;
+    if (wantPlay && state === 'live') startStream();
+  }, delay);
+}
+
+function updatePlayer() {
+  const playing = isPlaying();
+  playBtn.classList.toggle('is-playing', wantPlay);
+  playBtn.setAttribute('aria-pressed', String(wantPlay));
+  playBtn.querySelector('.label').textContent = wantPlay ? 'Pause' : 'Play';
+  playBtn.disabled = state === 'ended' && !wantPlay;
+  const live = $('#live-indicator');
+  live.hidden = !(playing && state === 'live');
+  const lat = hls && Number.isFinite(hls.latency) ? hls.latency : NaN;
+  const target = hls && Number.isFinite(hls.targetLatency) ? hls.targetLatency : 3;
+  const behind = playing && Number.isFinite(lat) && lat > target + 3;
+  live.classList.toggle('behind', behind);
+  $('#go-live').hidden = !behind;
+  $('#latency').textContent = playing && Number.isFinite(lat) ? `${lat.toFixed(1)} s behind live` : '';
+  if (!wantPlay) {
+    if (state === 'ended') statusEl.textContent = 'This space has ended.';
+    else if (!retryTimer) statusEl.textContent = 'Press Play to listen';
+  } else if (state === 'scheduled') {
+    statusEl.textContent = 'Waiting for the space to start…';
+  }
+}
+
+playBtn.addEventListener('click', () => {
+  if (wantPlay) {
+    wantPlay = false;
+    stopStream();
+    return;
+  }
+  wantPlay = true;
+  attempt = 0;
+  ensureAudioGraph();
+  audioCtx?.resume?.();
+  if (state === 'live') startStream();
+  else if (state === 'ended' && hls) playMedia();
+  updatePlayer();
+});
+
+$('#go-live').addEventListener('click', () => {
+  if (hls && Number.isFinite(hls.liveSyncPosition)) audio.currentTime = hls.liveSyncPosition;
+  else if (audio.seekable.length) audio.currentTime = Math.max(0, audio.seekable.end(audio.seekable.length - 1) - 1);
+});
+
+$('#volume').addEventListener('input', (e) => {
+  volume = Number(e.target.value);
+  muted = volume === 0;
+  applyVolume();
+});
+
+$('#mute').addEventListener('click', () => {
+  muted = !muted;
+  if (!muted && volume === 0) {
+    volume = 1;
+    $('#volume').value = '1';
+  }
+  applyVolume();
+});
+
+audio.addEventListener('playing', () => {
+  attempt = 0;
+  statusEl.textContent = state === 'ended' ? 'Playing the end of the space' : 'Playing live';
+  updatePlayer();
+});
+audio.addEventListener('waiting', () => {
+  if (wantPlay) statusEl.textContent = 'Buffering…';
+});
+audio.addEventListener('pause', updatePlayer);
+audio.addEventListener('ended', () => {
+  wantPlay = false;
+  stopStream();
+});
+audio.addEventListener('error', () => {
+  if (nativeMode && wantPlay) scheduleRestart(null, 0);
+});
+
+// ---- start ------------------------------------------------------------------
+
+async function main() {
+  if (!spaceId) {
+    showNotFound();
+    return;
+  }
+  try {
+    space = await loadSpace();
+  } catch (err) {
+    $('#loading').hidden = true;
+    showMessage(errorEl, describeError(err, 'load this space'));
+    return;
+  }
+  if (!space) {
+    showNotFound();
+    return;
+  }
+  showMessage(errorEl, '');
+  $('#loading').hidden = true;
+  $('#space').hidden = false;
+  state = space.state;
+  renderSpace();
+  livePoller = new Poller(pollLive, 1000, { onError: onLiveError, capMs: 15000 }).start();
+  setInterval(() => {
+    updateCountdown();
+    updatePlayer();
+  }, 1000);
+}
+
+main();
