@@ -233,7 +233,7 @@ func TestRestartContinues(t *testing.T) {
 func TestPartContents(t *testing.T) {
 	s := NewStream("sp_1", t0, t0, Config{})
 	next := 0
-	feed(s, &next, 100+30)
+	feed(s, &next, 200+30)
 	sn := s.current()
 	wantFrame := 0
 	for msn := range uint64(3) {
@@ -272,7 +272,7 @@ func TestPartContents(t *testing.T) {
 func TestCloseFinalizes(t *testing.T) {
 	s := NewStream("sp_1", t0, t0, Config{})
 	next := 0
-	feed(s, &next, 100+35) // 2 segments, 3 parts and 5 frames
+	feed(s, &next, 200+35) // 2 segments, 3 parts and 5 frames
 	s.Close()
 	s.Close()
 	feed(s, &next, 10) // ignored

@@ -303,8 +303,9 @@ export function renderStage(ul, speakers, { meId = '', extra } = {}) {
     li.classList.toggle('muted', !!s.muted);
     li.classList.toggle('me', s.id === meId);
     li.querySelector('.initials').textContent = initials(s.name);
-    li.querySelector('.name').textContent = (s.name || 'Speaker') + (s.id === meId ? ' (you)' : '');
+    li.querySelector('.name').textContent = s.name || 'Speaker';
     const bits = [s.role === 'host' ? 'Host' : 'Speaker'];
+    if (s.id === meId) bits.push('you');
     if (s.muted) bits.push('muted');
     else if (s.speaking) bits.push('speaking');
     li.querySelector('.meta').textContent = bits.join(' · ');

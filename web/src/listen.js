@@ -129,7 +129,17 @@ async function setState(next) {
   }
   renderState();
   if (state === 'live' && wantPlay) startStream();
-  if (state === 'ended') livePoller?.stop();
+  if (state === 'ended') {
+    livePoller?.stop();
+    if (wantPlay) {
+      statusEl.textContent = 'The space has ended.';
+      // Let the last buffered seconds play out, then stop.
+      setTimeout(() => {
+        wantPlay = false;
+        stopStream();
+      }, 10000);
+    }
+  }
 }
 
 // ---- live status ------------------------------------------------------------
@@ -182,7 +192,7 @@ function applyVolume() {
   if (gain) gain.gain.value = v;
   else audio.volume = v;
   const muteBtn = $('#mute');
-  muteBtn.textContent = v === 0 ? '🔇' : v < 0.5 ? '🔉' : '🔊';
+  muteBtn.classList.toggle('is-silent', v === 0);
   muteBtn.setAttribute('aria-pressed', String(muted));
   muteBtn.setAttribute('aria-label', muted ? 'Unmute' : 'Mute');
 }
@@ -368,7 +378,7 @@ $('#mute').addEventListener('click', () => {
 
 audio.addEventListener('playing', () => {
   attempt = 0;
-  statusEl.textContent = state === 'ended' ? 'Playing the end of the space' : 'Playing live';
+  statusEl.textContent = state === 'ended' ? 'The space has ended.' : 'Playing live';
   updatePlayer();
 });
 audio.addEventListener('waiting', () => {

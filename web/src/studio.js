@@ -382,7 +382,7 @@ async function hostRemove(id) {
 
 function hostError(err, action) {
   if (err instanceof ApiError && err.status === 403) {
-    return `Only the host of this space can ${action}.` + (err.message && !/forbidden/i.test(err.message) ? ` (${err.message})` : '');
+    return `Only the host of this space can ${action}.`;
   }
   return describeError(err, action);
 }

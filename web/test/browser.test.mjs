@@ -191,17 +191,23 @@ test('host speaks in the studio, a listener hears it', { timeout: 75000 }, async
 
   // Sample what the listener's <audio> plays for ~5 s (the fake mic beeps
   // briefly a couple of times a second, so sample often).
-  const { max, latency } = await listener.evaluate(async () => {
-    let max = 0;
-    const end = performance.now() + 5000;
-    while (performance.now() < end) {
-      max = Math.max(max, window.podium.level());
-      await new Promise((r) => setTimeout(r, 15));
-    }
-    return { max, latency: window.podium.latency() };
-  });
-  const micLevel = await studio.evaluate(() => window.studio.micLevel());
-  console.log(`listener peak RMS ${max.toFixed(4)}, latency ${Number(latency).toFixed(2)} s, studio mic RMS now ${micLevel.toFixed(4)}`);
+  const samplePeak = (page, hook, fn) =>
+    page.evaluate(async ([hook, fn]) => {
+      const read = () => window[hook][fn]();
+      let max = 0;
+      const end = performance.now() + 5000;
+      while (performance.now() < end) {
+        max = Math.max(max, Number(read()) || 0);
+        await new Promise((r) => setTimeout(r, 15));
+      }
+      return max;
+    }, [hook, fn]);
+  const [max, micPeak] = await Promise.all([
+    samplePeak(listener, 'podium', 'level'),
+    samplePeak(studio, 'studio', 'micLevel'),
+  ]);
+  const latency = await listener.evaluate(() => window.podium.latency());
+  console.log(`listener peak RMS ${max.toFixed(4)} (studio mic peak ${micPeak.toFixed(4)}), hls latency ${Number(latency).toFixed(2)} s`);
 
   await studio.waitForSelector('#stage li.speaker', { timeout: 5000 }).catch(() => {});
   await studio.screenshot({ path: path.join(artifacts, 'studio.png'), fullPage: true });

@@ -1,0 +1,333 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/podium-live/podium/internal/codec"
+	"github.com/podium-live/podium/internal/config"
+	"github.com/podium-live/podium/internal/hls/hlsclient"
+	"github.com/podium-live/podium/internal/tone"
+	"github.com/podium-live/podium/internal/whip"
+)
+
+// node is a podium node running in-process on a loopback port.
+type node struct {
+	*App
+	base string
+}
+
+func startNode(t *testing.T) *node {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DebugAddr = ""
+	cfg.DataDir = t.TempDir()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	}
+	a, err := New(context.Background(), cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return &node{App: a, base: a.BaseURL()}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(bytes.TrimSpace(p))); return len(p), nil }
+
+// api does one JSON request and decodes the answer into out (if not nil);
+// it returns the status.
+func (n *node) api(t *testing.T, method, path, token string, body, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, n.base+path, rd)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode/100 == 2 {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: decode %q: %v", method, path, b, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+type created struct {
+	Space struct {
+		ID          string `json:"id"`
+		State       string `json:"state"`
+		PlaylistURL string `json:"playlist_url"`
+		ListenerURL string `json:"listener_url"`
+	} `json:"space"`
+	HostToken string `json:"host_token"`
+}
+
+func (n *node) createSpace(t *testing.T) created {
+	t.Helper()
+	var c created
+	if st := n.api(t, "POST", "/api/spaces", n.OperatorToken(), map[string]any{"title": "Tones"}, &c); st != http.StatusCreated {
+		t.Fatalf("create space: status %d", st)
+	}
+	return c
+}
+
+func (n *node) invite(t *testing.T, id, host, name string) string {
+	t.Helper()
+	var inv struct {
+		Token string `json:"token"`
+	}
+	if st := n.api(t, "POST", "/api/spaces/"+id+"/invites", host, map[string]any{"name": name}, &inv); st != http.StatusCreated {
+		t.Fatalf("invite: status %d", st)
+	}
+	return inv.Token
+}
+
+// speaker publishes a tone over WHIP until stopped.
+type speaker struct {
+	c      *whip.Client
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (n *node) speak(t *testing.T, id, token, name string, freq float64, slots int, onTrack func(*webrtc.TrackRemote)) *speaker {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := whip.Dial(ctx, n.base+"/api/spaces/"+id+"/whip", token, whip.Options{Name: name, ListenSlots: slots, OnTrack: onTrack})
+	if err != nil {
+		t.Fatalf("%s dial: %v", name, err)
+	}
+	if err := c.Connected(ctx); err != nil {
+		t.Fatalf("%s connect: %v", name, err)
+	}
+	tctx, tcancel := context.WithCancel(context.Background())
+	s := &speaker{c: c, cancel: tcancel, done: make(chan struct{})}
+	sine := &tone.Sine{Freq: freq, Amplitude: 0.3, Rate: codec.SampleRate}
+	go func() { defer close(s.done); c.Talk(tctx, sine.Fill) }()
+	t.Cleanup(func() { s.stop(); c.Close() })
+	return s
+}
+
+func (s *speaker) stop() { s.cancel(); <-s.done }
+
+// ear decodes what a player or a forwarded track delivers and keeps it with
+// the wall-clock time it arrived.
+type ear struct {
+	mu     sync.Mutex
+	dec    *codec.Decoder
+	pcm    []float32
+	at     []time.Time // arrival time of each 20 ms chunk of pcm
+	tmp    []float32
+	frames int
+}
+
+func newEar(t *testing.T) *ear {
+	d, err := codec.NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &ear{dec: d, tmp: make([]float32, 5760)}
+}
+
+func (e *ear) packet(pkt []byte) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n, err := e.dec.Decode(pkt, e.tmp)
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	for i := 0; i+codec.FrameSamples <= n; i += codec.FrameSamples {
+		e.pcm = append(e.pcm, e.tmp[i:i+codec.FrameSamples]...)
+		e.at = append(e.at, now)
+	}
+	e.frames++
+}
+
+// since returns the audio that arrived after t0.
+func (e *ear) since(t0 time.Time) []float32 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i, at := range e.at {
+		if at.After(t0) {
+			return append([]float32(nil), e.pcm[i*codec.FrameSamples:]...)
+		}
+	}
+	return nil
+}
+
+// hear waits settle for the change to reach the ear, then listens for d and
+// returns the amplitude of each frequency.
+func (e *ear) hear(settle, d time.Duration, freqs ...float64) map[float64]float64 {
+	time.Sleep(settle)
+	t0 := time.Now()
+	time.Sleep(d)
+	pcm := e.since(t0)
+	out := map[float64]float64{}
+	for _, f := range freqs {
+		out[f] = tone.Power(pcm, f, codec.SampleRate)
+	}
+	out[0] = float64(len(pcm)) / codec.SampleRate
+	return out
+}
+
+func check(t *testing.T, step string, got map[float64]float64, present, absent []float64) {
+	t.Helper()
+	if got[0] < 1 {
+		t.Fatalf("%s: heard only %.2f s of audio", step, got[0])
+	}
+	for _, f := range present {
+		if got[f] < 0.12 || got[f] > 0.45 {
+			t.Errorf("%s: %v Hz amplitude = %.3f, want about 0.3 (present)", step, f, got[f])
+		}
+	}
+	for _, f := range absent {
+		if got[f] > 0.03 {
+			t.Errorf("%s: %v Hz amplitude = %.3f, want < 0.03 (absent)", step, f, got[f])
+		}
+	}
+	t.Logf("%s: heard %.1fs, amplitudes %v", step, got[0], got)
+}
+
+// TestListenersHearTheStage is the end-to-end path without a browser: WHIP
+// speakers publish tones, an LL-HLS player fetches and decodes the mix.
+func TestListenersHearTheStage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	n := startNode(t)
+	sp := n.createSpace(t)
+	id, host := sp.Space.ID, sp.HostToken
+	if st := n.api(t, "POST", "/api/spaces/"+id+"/start", host, nil, nil); st != http.StatusOK {
+		t.Fatalf("start: %d", st)
+	}
+
+	// Alice listens to the stage too: her slot must carry Bob's tone and
+	// never her own.
+	aliceEar := newEar(t)
+	alice := n.speak(t, id, n.invite(t, id, host, "Alice"), "Alice", 440, 2, func(tr *webrtc.TrackRemote) {
+		go func() {
+			for {
+				p, _, err := tr.ReadRTP()
+				if err != nil {
+					return
+				}
+				aliceEar.packet(p.Payload)
+			}
+		}()
+	})
+	bob := n.speak(t, id, n.invite(t, id, host, "Bob"), "Bob", 660, 0, nil)
+
+	listener := newEar(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	playDone := make(chan error, 1)
+	go func() {
+		playDone <- hlsclient.Play(ctx, http.DefaultClient, n.base+"/hls/"+id+"/index.m3u8", func(pkt []byte, _ int64) { listener.packet(pkt) })
+	}()
+	defer func() {
+		cancel()
+		<-playDone
+	}()
+
+	check(t, "two speakers", listener.hear(2500*time.Millisecond, 2*time.Second, 440, 660, 880), []float64{440, 660}, []float64{880})
+	check(t, "alice's return audio", aliceEar.hear(0, 1500*time.Millisecond, 440, 660), []float64{660}, []float64{440})
+
+	var status struct {
+		State    string `json:"state"`
+		Speakers []struct {
+			ID       string `json:"id"`
+			Name     string `json:"name"`
+			Speaking bool   `json:"speaking"`
+		} `json:"speakers"`
+	}
+	n.api(t, "GET", "/api/spaces/"+id+"/live", "", nil, &status)
+	if status.State != "live" || len(status.Speakers) != 2 {
+		t.Fatalf("live status = %+v, want live with 2 speakers", status)
+	}
+	for _, s := range status.Speakers {
+		if !s.Speaking {
+			t.Errorf("speaker %s not shown speaking while sending a tone", s.Name)
+		}
+	}
+
+	bobID := bob.c.ID()
+	if st := n.api(t, "POST", "/api/spaces/"+id+"/speakers/"+bobID+"/mute", host, map[string]bool{"muted": true}, nil); st != http.StatusOK {
+		t.Fatalf("mute: %d", st)
+	}
+	check(t, "bob muted", listener.hear(2500*time.Millisecond, 2*time.Second, 440, 660), []float64{440}, []float64{660})
+
+	n.api(t, "POST", "/api/spaces/"+id+"/speakers/"+bobID+"/mute", host, map[string]bool{"muted": false}, nil)
+	check(t, "bob unmuted", listener.hear(2500*time.Millisecond, 1500*time.Millisecond, 440, 660), []float64{440, 660}, nil)
+
+	if err := bob.c.Leave(context.Background()); err != nil {
+		t.Fatalf("bob leaves: %v", err)
+	}
+	bob.stop()
+	check(t, "bob left", listener.hear(2500*time.Millisecond, 2*time.Second, 440, 660), []float64{440}, []float64{660})
+
+	n.speak(t, id, n.invite(t, id, host, "Carol"), "Carol", 880, 0, nil)
+	check(t, "carol joined", listener.hear(3*time.Second, 2*time.Second, 440, 660, 880), []float64{440, 880}, []float64{660})
+	check(t, "alice hears carol", aliceEar.hear(0, 1500*time.Millisecond, 440, 880), []float64{880}, []float64{440})
+
+	// A speaker whose connection drops without a goodbye leaves the stage.
+	alice.c.Close()
+	alice.stop()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n.api(t, "GET", "/api/spaces/"+id+"/live", "", nil, &status)
+		if len(status.Speakers) == 1 && status.Speakers[0].Name == "Carol" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dropped speaker still on stage: %+v", status.Speakers)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	if st := n.api(t, "POST", "/api/spaces/"+id+"/end", host, nil, nil); st != http.StatusOK {
+		t.Fatalf("end: %d", st)
+	}
+	select {
+	case err := <-playDone:
+		if err != nil {
+			t.Fatalf("player ended with %v, want nil at ENDLIST", err)
+		}
+		playDone <- nil
+	case <-time.After(5 * time.Second):
+		t.Fatal("player did not see the end of the stream")
+	}
+}
