@@ -54,7 +54,10 @@ func startNode(t *testing.T) *node {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(bytes.TrimSpace(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(bytes.TrimSpace(p)))
+	return len(p), nil
+}
 
 // api does one JSON request and decodes the answer into out (if not nil);
 // it returns the status.
