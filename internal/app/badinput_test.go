@@ -14,7 +14,7 @@ import (
 )
 
 // raw does a request and returns status, body and headers.
-func (n *node) raw(t *testing.T, method, path, token, ctype string, body []byte) (int, string, http.Header) {
+func (n *node) raw(t testing.TB, method, path, token, ctype string, body []byte) (int, string, http.Header) {
 	t.Helper()
 	req, _ := http.NewRequest(method, n.base+path, bytes.NewReader(body))
 	if token != "" {

@@ -26,16 +26,17 @@ type node struct {
 	base string
 }
 
-func startNode(t *testing.T) *node {
+func startNode(t *testing.T) *node { return startNodeTB(t) }
+
+func startNodeB(b *testing.B) *node { return startNodeTB(b) }
+
+func startNodeTB(t testing.TB) *node {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DebugAddr = ""
 	cfg.DataDir = t.TempDir()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(testWriter{t}, nil))
-	}
 	a, err := New(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +62,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 // api does one JSON request and decodes the answer into out (if not nil);
 // it returns the status.
-func (n *node) api(t *testing.T, method, path, token string, body, out any) int {
+func (n *node) api(t testing.TB, method, path, token string, body, out any) int {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -99,7 +100,7 @@ type created struct {
 	HostToken string `json:"host_token"`
 }
 
-func (n *node) createSpace(t *testing.T) created {
+func (n *node) createSpace(t testing.TB) created {
 	t.Helper()
 	var c created
 	if st := n.api(t, "POST", "/api/spaces", n.OperatorToken(), map[string]any{"title": "Tones"}, &c); st != http.StatusCreated {
@@ -108,7 +109,7 @@ func (n *node) createSpace(t *testing.T) created {
 	return c
 }
 
-func (n *node) invite(t *testing.T, id, host, name string) string {
+func (n *node) invite(t testing.TB, id, host, name string) string {
 	t.Helper()
 	var inv struct {
 		Token string `json:"token"`
@@ -126,7 +127,17 @@ type speaker struct {
 	done   chan struct{}
 }
 
-func (n *node) speak(t *testing.T, id, token, name string, freq float64, slots int, onTrack func(*webrtc.TrackRemote)) *speaker {
+func (n *node) speak(t testing.TB, id, token, name string, freq float64, slots int, onTrack func(*webrtc.TrackRemote)) *speaker {
+	t.Helper()
+	sine := &tone.Sine{Freq: freq, Amplitude: 0.3, Rate: codec.SampleRate}
+	return n.speakWith(t, id, token, name, sine.Fill, slots, onTrack)
+}
+
+func (n *node) speakFill(t testing.TB, id, token, name string, fill func([]float32)) *speaker {
+	return n.speakWith(t, id, token, name, fill, 0, nil)
+}
+
+func (n *node) speakWith(t testing.TB, id, token, name string, fill func([]float32), slots int, onTrack func(*webrtc.TrackRemote)) *speaker {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -139,8 +150,7 @@ func (n *node) speak(t *testing.T, id, token, name string, freq float64, slots i
 	}
 	tctx, tcancel := context.WithCancel(context.Background())
 	s := &speaker{c: c, cancel: tcancel, done: make(chan struct{})}
-	sine := &tone.Sine{Freq: freq, Amplitude: 0.3, Rate: codec.SampleRate}
-	go func() { defer close(s.done); c.Talk(tctx, sine.Fill) }()
+	go func() { defer close(s.done); c.Talk(tctx, fill) }()
 	t.Cleanup(func() { s.stop(); c.Close() })
 	return s
 }
@@ -158,7 +168,7 @@ type ear struct {
 	frames int
 }
 
-func newEar(t *testing.T) *ear {
+func newEar(t testing.TB) *ear {
 	d, err := codec.NewDecoder()
 	if err != nil {
 		t.Fatal(err)
@@ -208,7 +218,7 @@ func (e *ear) hear(settle, d time.Duration, freqs ...float64) map[float64]float6
 	return out
 }
 
-func check(t *testing.T, step string, got map[float64]float64, present, absent []float64) {
+func check(t testing.TB, step string, got map[float64]float64, present, absent []float64) {
 	t.Helper()
 	if got[0] < 1 {
 		t.Fatalf("%s: heard only %.2f s of audio", step, got[0])

@@ -68,9 +68,9 @@ type Stats struct {
 // counters backs Stats. Fields are atomics: sources update them from Push
 // and from the frame-producing goroutine.
 type counters struct {
-	frames, overruns, encodes, limited                    atomic.Uint64
+	frames, overruns, encodes, limited                   atomic.Uint64
 	packets, invalid, late, duplicates, dropped, resyncs atomic.Uint64
-	concealed, underruns, decodeErrors                    atomic.Uint64
+	concealed, underruns, decodeErrors                   atomic.Uint64
 }
 
 // Mixer mixes one space's speakers into one Opus stream.
@@ -109,8 +109,8 @@ type Mixer struct {
 
 // New builds a mixer. out is called from the frame-producing goroutine once
 // per 20 ms frame, in order, with one encoded mono 48 kHz Opus packet of
-// the mix; out must not retain pkt after returning (copy it) and must not
-// call Tick. idx is the frame index since the mixer started (0, 1, 2, ...):
+// the mix; out must not retain pkt after returning (copy it), should return
+// quickly (a slow out delays the next frame), and must not call Tick. idx is the frame index since the mixer started (0, 1, 2, ...):
 // frames are never skipped; if Run falls behind it produces the missing
 // frames back-to-back and counts an overrun for each.
 func New(cfg Config, out func(idx int64, pkt []byte), log *slog.Logger) (*Mixer, error) {
@@ -330,8 +330,8 @@ func (m *Mixer) SetMuted(id string, muted bool) {
 }
 
 // Levels returns a snapshot of every source's level as of the last frame,
-// sorted by ID. Sources added since then appear at zero. Safe from any
-// goroutine.
+// sorted by ID. A source added or removed since then shows up in (or
+// leaves) the snapshot at the next frame. Safe from any goroutine.
 func (m *Mixer) Levels() []Level {
 	m.levelMu.Lock()
 	defer m.levelMu.Unlock()

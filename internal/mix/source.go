@@ -78,7 +78,6 @@ func (s *Source) ID() string { return s.id }
 // the Opus packets themselves. When the mixer falls more than inboxSize
 // packets behind, the oldest waiting packet is dropped.
 func (s *Source) Push(seq uint16, timestamp uint32, payload []byte) {
-	_ = timestamp
 	if len(payload) == 0 || len(payload) > codec.MaxPacket {
 		s.c.invalid.Add(1)
 		return

@@ -8,9 +8,9 @@
 // Routing (done by the server's router):
 //
 //	/assets/...     → Handler()
-//	/               → ServePage(w, r, "index.html")
-//	/s/{id}         → ServePage(w, r, "listen.html")
-//	/studio/{id}    → ServePage(w, r, "studio.html")
+//	/               → ServePage(w, r, "index")
+//	/s/{id}         → ServePage(w, r, "listen")
+//	/studio/{id}    → ServePage(w, r, "studio")
 //
 // The pages read the space id from location.pathname and credentials from the
 // ?token= query parameter.
@@ -123,11 +123,24 @@ func Built() bool {
 	return lookup(IndexPage) != nil && lookup(ListenPage) != nil && lookup(StudioPage) != nil
 }
 
-// Page returns the HTML of a page ("index.html", "listen.html",
-// "studio.html"), or ErrNotBuilt when dist/ does not have it.
+// pageFile maps a page name, with or without ".html" ("listen",
+// "listen.html"), to its embedded file, nil when missing.
+func pageFile(name string) *file {
+	name = strings.TrimPrefix(name, "/")
+	if !strings.HasSuffix(name, ".html") {
+		name += ".html"
+	}
+	if strings.Contains(name, "/") {
+		return nil
+	}
+	return lookup(name)
+}
+
+// Page returns the HTML of a page: "index", "listen" or "studio" (the
+// ".html" suffix is optional), or ErrNotBuilt when dist/ does not have it.
 func Page(name string) ([]byte, error) {
-	f := lookup(name)
-	if f == nil || !strings.HasSuffix(name, ".html") {
+	f := pageFile(name)
+	if f == nil {
 		return nil, ErrNotBuilt
 	}
 	return f.body, nil
@@ -141,8 +154,8 @@ func ServePage(w http.ResponseWriter, r *http.Request, name string) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	f := lookup(name)
-	if f == nil || !strings.HasSuffix(name, ".html") {
+	f := pageFile(name)
+	if f == nil {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Retry-After", "60")
 		http.Error(w, ErrNotBuilt.Error(), http.StatusServiceUnavailable)

@@ -12,7 +12,7 @@ import (
 // The test works whatever state dist/ is in: with the UI built it checks the
 // pages and assets; without it, the 503 "UI not built" answers.
 func TestServePage(t *testing.T) {
-	for _, name := range []string{IndexPage, ListenPage, StudioPage} {
+	for _, name := range []string{IndexPage, ListenPage, StudioPage, "index", "listen", "studio"} {
 		rec := httptest.NewRecorder()
 		ServePage(rec, httptest.NewRequest(http.MethodGet, "/", nil), name)
 		res := rec.Result()
@@ -41,7 +41,7 @@ func TestServePage(t *testing.T) {
 		if !strings.Contains(string(body), "<!doctype html>") {
 			t.Errorf("%s: body is not the page: %.80q", name, body)
 		}
-		page, err := Page(name)
+		page, err := Page(strings.TrimSuffix(name, ".html"))
 		if err != nil || string(page) != string(body) {
 			t.Errorf("Page(%s) = %d bytes, %v; want the served page", name, len(page), err)
 		}

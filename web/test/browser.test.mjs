@@ -111,7 +111,7 @@ before(async () => {
     const port = await freePort();
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'podium-web-test-'));
     base = `http://127.0.0.1:${port}`;
-    server = spawn(podiumBin, ['serve', '--addr', `127.0.0.1:${port}`, '--data', dataDir], {
+    server = spawn(podiumBin, ['serve', '--addr', `127.0.0.1:${port}`, '--data', dataDir, '--debug-addr='], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const log = (b) => {
