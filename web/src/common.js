@@ -153,7 +153,8 @@ export class Poller {
   async tick() {
     if (!this.running) return;
     this.ctrl = new AbortController();
-    let delay = this.intervalMs;
+    // Background tabs poll less often: with a big audience it adds up.
+    let delay = typeof document !== 'undefined' && document.hidden ? this.intervalMs * 5 : this.intervalMs;
     try {
       await this.fn(this.ctrl.signal);
       this.attempt = 0;

@@ -526,6 +526,18 @@ const livePoller = new Poller(pollLive, 500, {
   },
 });
 
+/** The display name an invite token carries, if it is readable ('' if not). */
+function tokenName(t) {
+  try {
+    const part = t.split('.')[0].replace(/-/g, '+').replace(/_/g, '/');
+    const bin = atob(part.padEnd(Math.ceil(part.length / 4) * 4, '='));
+    const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0))));
+    return typeof claims?.n === 'string' ? claims.n.slice(0, 64) : '';
+  } catch {
+    return '';
+  }
+}
+
 function showNotFound() {
   $('#studio').hidden = true;
   $('#notfound').hidden = false;
@@ -533,7 +545,7 @@ function showNotFound() {
 }
 
 async function main() {
-  $('#name').value = localStorage.getItem('podium.name') || '';
+  $('#name').value = tokenName(token) || localStorage.getItem('podium.name') || '';
   if (!spaceId) {
     showNotFound();
     return;
