@@ -168,6 +168,9 @@ func (a *App) Run(ctx context.Context) error {
 		return fmt.Errorf("app: resume live spaces: %w", err)
 	}
 	errc := make(chan error, 2)
+	hctx, stopHLS := context.WithCancel(context.Background())
+	defer stopHLS()
+	go a.hls.Run(hctx) // heartbeat: bounds how long a blocked playlist request waits on a stalled stream
 	go func() { errc <- a.srv.Serve(a.ln) }()
 	if a.debugSrv != nil {
 		go func() { errc <- a.debugSrv.Serve(a.debugLn) }()
@@ -212,15 +215,4 @@ func (a *App) closeAll() {
 	if a.debugLn != nil {
 		a.debugLn.Close()
 	}
-}
-
-func (a *App) registerMetrics() {
-	a.reg.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "podium_spaces_live", Help: "Spaces live on this node."},
-			func() float64 { l, _, _ := a.svc.Counts(); return float64(l) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "podium_speakers", Help: "Speakers on stage on this node."},
-			func() float64 { _, n, _ := a.svc.Counts(); return float64(n) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "podium_mixer_overruns_total", Help: "Mixer ticks produced late (live spaces now on this node)."},
-			func() float64 { _, _, o := a.svc.Counts(); return float64(o) }),
-	)
 }

@@ -187,3 +187,32 @@ func TestEndReleasesEverything(t *testing.T) {
 		t.Fatalf("playlist after end lacks ENDLIST: %s", body)
 	}
 }
+
+func TestMetricsOnDebugListener(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.DebugAddr = "127.0.0.1:0"
+	a, err := New(context.Background(), cfg, discardLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	http.Get(a.BaseURL() + "/hls/sp_aaaaaaaaaaaa/index.m3u8")
+	resp, err := http.Get("http://" + a.debugLn.Addr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"podium_spaces_live 0", "podium_speakers 0", "podium_mixer_overruns_total", `podium_hls_requests_total{kind="not_found"} 1`, "go_goroutines"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	// The public listener does not serve metrics.
+	if st, _, _ := (&node{App: a, base: a.BaseURL()}).raw(t, "GET", "/metrics", "", "", nil); st != http.StatusNotFound {
+		t.Errorf("public /metrics: %d, want 404", st)
+	}
+}

@@ -30,14 +30,19 @@ func startNode(t *testing.T) *node { return startNodeTB(t) }
 
 func startNodeB(b *testing.B) *node { return startNodeTB(b) }
 
-func startNodeTB(t testing.TB) *node {
-	t.Helper()
+func testConfig(t testing.TB) config.Config {
 	cfg := config.Default()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DebugAddr = ""
 	cfg.DataDir = t.TempDir()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := New(context.Background(), cfg, log)
+	return cfg
+}
+
+func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func startNodeTB(t testing.TB) *node {
+	t.Helper()
+	a, err := New(context.Background(), testConfig(t), discardLog())
 	if err != nil {
 		t.Fatal(err)
 	}

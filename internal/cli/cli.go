@@ -23,6 +23,7 @@ const usage = `podium: live audio spaces for huge audiences
 Usage:
   podium serve [flags]   run a node on the embedded defaults (SQLite, local disk)
   podium demo  [flags]   same, plus a live demo space with two synthetic speakers
+  podium loadtest SCENARIO [flags]   measure a node (loopback targets only)
   podium version
 
 Run 'podium serve -h' for flags. Every flag also has a PODIUM_* environment
@@ -47,6 +48,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = serve(ctx, args[1:], stdout, stderr, false)
 	case "demo":
 		err = serve(ctx, args[1:], stdout, stderr, true)
+	case "loadtest":
+		err = runLoadtest(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "podium", Version)
 	case "help", "-h", "--help":

@@ -64,6 +64,10 @@ var (
 	errMethod          = newReqError(405, "method not allowed\n")
 	errUnavailable     = newReqError(503, "not produced in time, retry\n")
 	errSpaceNotStarted = newReqError(404, "no live stream for this space\n")
+	// Internal outcomes, never written: the client went away; the stream
+	// was replaced or removed while the request waited.
+	errGone  = &reqError{}
+	errMoved = &reqError{}
 )
 
 // maxIDLen bounds space ids; ids look like "sp_k3j4h5".

@@ -39,7 +39,8 @@ var (
 // http.Handler and holds no per-listener state.
 //
 // The registry is a copy-on-write map behind an atomic pointer: ServeHTTP
-// reads it without locking, Add and Remove (rare) copy it under mu.
+// reads it without locking, Add and Remove (rare) copy it under mu. Lock
+// order: Server.mu before Stream.mu (Add and Remove poke the old stream).
 type Server struct {
 	log     *slog.Logger
 	mu      sync.Mutex // serializes Add and Remove
@@ -51,6 +52,8 @@ type Server struct {
 	heartbeat atomic.Pointer[chan struct{}]
 	stats     counters
 }
+
+var _ http.Handler = (*Server)(nil)
 
 // heartbeatEvery is the resolution of the wait time limit.
 const heartbeatEvery = 500 * time.Millisecond
@@ -68,7 +71,8 @@ func NewServer(log *slog.Logger) *Server {
 	return s
 }
 
-// Add registers st under its id, replacing any stream with that id. Ids
+// Add registers st under its id, replacing any stream with that id (a
+// restart); requests waiting on the replaced stream are served by st. Ids
 // outside [A-Za-z0-9_-]{1,64} can never be requested.
 func (s *Server) Add(st *Stream) {
 	s.mu.Lock()
@@ -80,19 +84,22 @@ func (s *Server) Add(st *Stream) {
 	}
 	m[st.id] = st
 	s.streams.Store(&m)
+	if prev := old[st.id]; prev != nil && prev != st {
+		prev.poke() // its waiters move to st
+	}
 	if !validID(st.id) {
 		s.log.Warn("hls: stream id cannot appear in a URL", "space", st.id)
 	}
 }
 
-// Remove unregisters the stream with the given id. Requests already
-// waiting on it keep waiting until it is closed (or their time limit);
-// callers normally Close the stream too.
+// Remove unregisters the stream with the given id; requests waiting on it
+// are answered 404 (Close it first for them to get the final playlist).
 func (s *Server) Remove(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := *s.streams.Load()
-	if _, ok := old[id]; !ok {
+	prev, ok := old[id]
+	if !ok {
 		return
 	}
 	m := make(map[string]*Stream, len(old))
@@ -102,6 +109,7 @@ func (s *Server) Remove(id string) {
 		}
 	}
 	s.streams.Store(&m)
+	prev.poke() // its waiters get 404
 }
 
 // Stream returns the stream registered under id, or nil.
@@ -128,37 +136,48 @@ func (s *Server) Run(ctx context.Context) error {
 
 // ServeHTTP serves playlists, parts, segments and init segments.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.fail(w, r, s.serve(w, r))
+}
+
+// serve answers r, or returns what to answer instead (nil: done).
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) *reqError {
 	h := w.Header()
 	h["Access-Control-Allow-Origin"] = hvCORS
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h["Allow"] = hvAllow
-		s.fail(w, r, errMethod)
-		return
+		return errMethod
 	}
 	req, perr := parseRequest(r.URL.Path, r.URL.RawQuery)
 	if perr != nil {
-		s.fail(w, r, perr)
-		return
+		return perr
 	}
-	st := (*s.streams.Load())[req.id]
-	if st == nil {
-		s.fail(w, r, errSpaceNotStarted)
-		return
-	}
-	switch req.kind {
-	case kindPlaylist:
-		s.servePlaylist(w, r, st, &req)
-	case kindPart:
-		s.servePart(w, r, st, &req)
-	case kindSegment:
-		s.serveSegment(w, r, st, &req)
-	case kindInit:
-		s.stats.inits.Add(1)
-		serveBlob(w, r, st.init, hvMP4, hvImmutable)
+	// A request that was waiting on a stream replaced (restart) or removed
+	// meanwhile starts over with the registry's current answer.
+	for {
+		st := (*s.streams.Load())[req.id]
+		if st == nil {
+			return errSpaceNotStarted
+		}
+		var e *reqError
+		switch req.kind {
+		case kindPlaylist:
+			e = s.servePlaylist(w, r, st, &req)
+		case kindPart:
+			e = s.servePart(w, r, st, &req)
+		case kindSegment:
+			e = s.serveSegment(w, r, st, &req)
+		case kindInit:
+			s.stats.inits.Add(1)
+			serveBlob(w, r, st.init, hvMP4, hvImmutable)
+			return nil
+		}
+		if e != errMoved {
+			return e
+		}
 	}
 }
 
-func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, st *Stream, req *request) {
+func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, st *Stream, req *request) *reqError {
 	sn := st.current()
 	st.rate.add(sn.nextAbs)
 	// The first part whose playlist version exists: the last part of the
@@ -170,8 +189,7 @@ func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, st *Strea
 		if sn.playlist == nil {
 			var e *reqError
 			if sn, e = s.wait(r.Context(), st, sn, servable); sn == nil {
-				s.fail(w, r, e)
-				return
+				return e
 			}
 		}
 		pl := sn.playlist
@@ -179,7 +197,7 @@ func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, st *Strea
 			pl = sn.delta
 		}
 		serveBlob(w, r, pl, hvPlaylist, hvLivePlaylist)
-		return
+		return nil
 	}
 
 	s.stats.blockingPlaylists.Add(1)
@@ -190,15 +208,13 @@ func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, st *Strea
 		target = req.msn*st.sp + req.part
 	}
 	if !sn.closed && target >= sn.nextAbs+st.maxAhead {
-		s.fail(w, r, errTooFar)
-		return
+		return errTooFar
 	}
 	target = max(target, servable)
 	if !sn.closed && target >= sn.nextAbs {
 		var e *reqError
 		if sn, e = s.wait(r.Context(), st, sn, target); sn == nil {
-			s.fail(w, r, e)
-			return
+			return e
 		}
 	}
 	// The version as of the requested part, so identical requests get
@@ -214,72 +230,67 @@ func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, st *Strea
 		pl = delta
 	}
 	serveBlob(w, r, pl, hvPlaylist, st.blockingCC)
+	return nil
 }
 
-func (s *Server) servePart(w http.ResponseWriter, r *http.Request, st *Stream, req *request) {
+func (s *Server) servePart(w http.ResponseWriter, r *http.Request, st *Stream, req *request) *reqError {
 	s.stats.parts.Add(1)
 	if req.part >= st.sp {
-		s.fail(w, r, errNotFound)
-		return
+		return errNotFound
 	}
 	sn := st.current()
 	p, future := sn.lookupPart(req.msn, req.part)
 	if p == nil {
 		if !future {
-			s.fail(w, r, errNotFound)
-			return
+			return errNotFound
 		}
 		// A preload hint: wait for the part if it is coming soon.
 		abs := req.msn*st.sp + req.part
 		if abs >= sn.nextAbs+st.maxAhead {
-			s.fail(w, r, errPartTooFar)
-			return
+			return errPartTooFar
 		}
 		var e *reqError
 		if sn, e = s.wait(r.Context(), st, sn, abs); sn == nil {
-			s.fail(w, r, e)
-			return
+			return e
 		}
 		if p, _ = sn.lookupPart(req.msn, req.part); p == nil {
-			s.fail(w, r, errNotFound) // the stream closed first
-			return
+			return errNotFound // the stream closed first
 		}
 	}
 	serveBlob(w, r, p.data, hvMP4, hvImmutable)
+	return nil
 }
 
-func (s *Server) serveSegment(w http.ResponseWriter, r *http.Request, st *Stream, req *request) {
+func (s *Server) serveSegment(w http.ResponseWriter, r *http.Request, st *Stream, req *request) *reqError {
 	s.stats.segments.Add(1)
 	sn := st.current()
 	seg, future := sn.lookupSegment(req.msn)
 	if seg == nil {
 		if !future {
-			s.fail(w, r, errNotFound)
-			return
+			return errNotFound
 		}
 		abs := req.msn*st.sp + st.sp - 1
 		if abs >= sn.nextAbs+st.maxAhead {
-			s.fail(w, r, errPartTooFar)
-			return
+			return errPartTooFar
 		}
 		var e *reqError
 		if sn, e = s.wait(r.Context(), st, sn, abs); sn == nil {
-			s.fail(w, r, e)
-			return
+			return e
 		}
 		if seg, _ = sn.lookupSegment(req.msn); seg == nil {
-			s.fail(w, r, errNotFound)
-			return
+			return errNotFound
 		}
 	}
 	serveBlob(w, r, seg.data, hvMP4, hvImmutable)
+	return nil
 }
 
 // wait blocks until part abs is published or the stream closes, starting
 // from snapshot sn. It uses only shared channels: the snapshot's wake
 // channel, the request context and the server heartbeat. It returns a nil
-// snapshot when the client went away (nil error: nothing to answer) or the
-// wait took too long (errUnavailable).
+// snapshot when the client went away (errGone: nothing to answer), the
+// wait took too long (errUnavailable), or the stream was replaced or
+// removed (errMoved).
 func (s *Server) wait(ctx context.Context, st *Stream, sn *snapshot, abs uint64) (*snapshot, *reqError) {
 	if sn.closed || abs < sn.nextAbs {
 		return sn, nil
@@ -288,6 +299,12 @@ func (s *Server) wait(ctx context.Context, st *Stream, sn *snapshot, abs uint64)
 	var since time.Time
 	limit := 3 * time.Duration(st.targetDur) * time.Second
 	for {
+		// Add and Remove change the registry before they poke the old
+		// stream, so checking the registry after loading sn means either
+		// the check sees the change or sn.wake gets closed by the poke.
+		if (*s.streams.Load())[st.id] != st {
+			return nil, errMoved
+		}
 		select {
 		case <-sn.wake:
 			sn = st.current()
@@ -296,7 +313,7 @@ func (s *Server) wait(ctx context.Context, st *Stream, sn *snapshot, abs uint64)
 			}
 		case <-ctx.Done():
 			s.stats.canceled.Add(1)
-			return nil, nil
+			return nil, errGone
 		case <-*s.heartbeat.Load():
 			now := time.Now()
 			if since.IsZero() {
@@ -320,10 +337,10 @@ func serveBlob(w http.ResponseWriter, r *http.Request, b *blob, ctype, cc []stri
 	}
 }
 
-// fail answers with e's status and short text.
+// fail answers with e's status and short text; nil or errGone: nothing.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, e *reqError) {
-	if e == nil {
-		return // client gone
+	if e == nil || e == errGone {
+		return
 	}
 	h := w.Header()
 	h["Content-Type"] = hvText

@@ -199,7 +199,7 @@ func TestBlockingReload(t *testing.T) {
 
 	pl := get(ctx, ts.URL+"/hls/sp_1/index.m3u8?_HLS_msn=2&_HLS_part=3")
 	pl2 := get(ctx, ts.URL+"/hls/sp_1/index.m3u8?_HLS_msn=2&_HLS_part=3") // the same request again
-	part := get(ctx, ts.URL+"/hls/sp_1/2.3.m4s")                           // the preload hint
+	part := get(ctx, ts.URL+"/hls/sp_1/2.3.m4s")                          // the preload hint
 	seg := get(ctx, ts.URL+"/hls/sp_1/2.m4s")
 	expectPending(t, pl, "playlist 2.3")
 	expectPending(t, part, "part 2.3")
@@ -234,7 +234,7 @@ func TestBlockingReload(t *testing.T) {
 	whole := get(ctx, ts.URL+"/hls/sp_1/index.m3u8?_HLS_msn=3")
 	past := get(ctx, ts.URL+"/hls/sp_1/index.m3u8?_HLS_msn=3&_HLS_part=10")
 	expectPending(t, whole, "msn 3")
-	f.feed(10) // completes segment 3
+	f.feed(90) // completes segment 3
 	if r := expectResult(t, whole, "msn 3"); !strings.Contains(string(r.body), "\n3.m4s\n") {
 		t.Errorf("msn 3 returned without segment 3:\n%s", r.body)
 	}

@@ -386,5 +386,17 @@ func (s *Stream) storeLocked(old, sn *snapshot, p *part) {
 	close(old.wake)
 }
 
+// poke republishes the current state unchanged, waking every waiter so it
+// can notice that the Server no longer serves this stream.
+func (s *Stream) poke() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.snap.Load()
+	sn := *old
+	sn.wake = make(chan struct{})
+	s.snap.Store(&sn)
+	close(old.wake)
+}
+
 // current returns the snapshot readers should use now.
 func (s *Stream) current() *snapshot { return s.snap.Load() }

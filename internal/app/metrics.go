@@ -1,0 +1,46 @@
+package app
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// registerMetrics puts podium's metrics on the node's registry. Labels are
+// low-cardinality only: never a space or a user.
+func (a *App) registerMetrics() {
+	a.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "podium_spaces_live", Help: "Spaces live on this node."},
+			func() float64 { l, _, _ := a.svc.Counts(); return float64(l) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "podium_speakers", Help: "Speakers on stage on this node."},
+			func() float64 { _, n, _ := a.svc.Counts(); return float64(n) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "podium_mixer_overruns_total", Help: "Mixer ticks produced late (live spaces now on this node)."},
+			func() float64 { _, _, o := a.svc.Counts(); return float64(o) }),
+		hlsCollector{a},
+	)
+}
+
+var hlsRequestsDesc = prometheus.NewDesc("podium_hls_requests_total",
+	"LL-HLS requests answered, by kind (playlist, blocking_playlist, part, segment, init, rejected, not_found, method_not_allowed, timed_out, canceled).",
+	[]string{"kind"}, nil)
+
+var hlsWaitsDesc = prometheus.NewDesc("podium_hls_blocked_waits_total",
+	"Blocking playlist or preload-hint requests that had to wait for the next part.", nil, nil)
+
+// hlsCollector reads the HLS server's counters at scrape time.
+type hlsCollector struct{ a *App }
+
+func (c hlsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- hlsRequestsDesc
+	ch <- hlsWaitsDesc
+}
+
+func (c hlsCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.a.hls.Stats()
+	for kind, v := range map[string]uint64{
+		"playlist": st.Playlists, "blocking_playlist": st.BlockingPlaylists, "part": st.Parts,
+		"segment": st.Segments, "init": st.Inits, "rejected": st.Rejected, "not_found": st.NotFound,
+		"method_not_allowed": st.MethodNotAllowed, "timed_out": st.TimedOut, "canceled": st.Canceled,
+	} {
+		ch <- prometheus.MustNewConstMetric(hlsRequestsDesc, prometheus.CounterValue, float64(v), kind)
+	}
+	ch <- prometheus.MustNewConstMetric(hlsWaitsDesc, prometheus.CounterValue, float64(st.BlockedWaits))
+}
