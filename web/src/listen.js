@@ -55,6 +55,12 @@ window.podium = {
   playing: () => isPlaying(),
   /** Distance to the live edge in seconds (hls.js), NaN when unknown. */
   latency: () => (hls && Number.isFinite(hls.latency) ? hls.latency : NaN),
+  /**
+   * Seconds from the moment the server mixed what is playing now to now:
+   * the playlist's PROGRAM-DATE-TIME is the mixer's clock. NaN when unknown.
+   */
+  mixLatency: () =>
+    hls && hls.playingDate ? (Date.now() - hls.playingDate.getTime()) / 1000 : NaN,
 };
 
 function isPlaying() {

@@ -206,8 +206,9 @@ test('host speaks in the studio, a listener hears it', { timeout: 75000 }, async
     samplePeak(listener, 'podium', 'level'),
     samplePeak(studio, 'studio', 'micLevel'),
   ]);
-  const latency = await listener.evaluate(() => window.podium.latency());
-  console.log(`listener peak RMS ${max.toFixed(4)} (studio mic peak ${micPeak.toFixed(4)}), hls latency ${Number(latency).toFixed(2)} s`);
+  const [latency, mixLatency] = await listener.evaluate(() => [window.podium.latency(), window.podium.mixLatency()]);
+  console.log(`listener peak RMS ${max.toFixed(4)} (studio mic peak ${micPeak.toFixed(4)}), ` +
+    `hls latency ${Number(latency).toFixed(2)} s, mixer-to-ear ${Number(mixLatency).toFixed(2)} s`);
 
   await studio.waitForSelector('#stage li.speaker', { timeout: 5000 }).catch(() => {});
   await studio.screenshot({ path: path.join(artifacts, 'studio.png'), fullPage: true });
