@@ -159,6 +159,23 @@ func (a *API) authorize(r *http.Request, id string, need auth.Role) (auth.Claims
 	return a.svc.Authorize(r.Context(), tok, id, need)
 }
 
+// guard checks that the space in the path exists (404 first, so unknown
+// spaces look the same to everyone) and that the caller holds need in it.
+// It answers the error itself and reports whether to go on.
+func (a *API) guard(w http.ResponseWriter, r *http.Request, need auth.Role) (string, auth.Claims, bool) {
+	id := r.PathValue("id")
+	if _, err := a.svc.Space(r.Context(), id); err != nil {
+		a.fail(w, r, err)
+		return id, auth.Claims{}, false
+	}
+	c, err := a.authorize(r, id, need)
+	if err != nil {
+		a.fail(w, r, err)
+		return id, c, false
+	}
+	return id, c, true
+}
+
 // base returns the public base URL for links.
 func (a *API) base(r *http.Request) string {
 	if a.opts.PublicURL != "" {
@@ -248,13 +265,8 @@ func (a *API) getSpace(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) hostAction(w http.ResponseWriter, r *http.Request, do func(*http.Request, string) (space.Space, error)) {
-	id := r.PathValue("id")
-	if _, err := a.svc.Space(r.Context(), id); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if _, err := a.authorize(r, id, auth.RoleHost); err != nil {
-		a.fail(w, r, err)
+	id, _, ok := a.guard(w, r, auth.RoleHost)
+	if !ok {
 		return
 	}
 	sp, err := do(r, id)
@@ -296,13 +308,8 @@ type inviteJSON struct {
 }
 
 func (a *API) createInvite(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if _, err := a.svc.Space(r.Context(), id); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if _, err := a.authorize(r, id, auth.RoleHost); err != nil {
-		a.fail(w, r, err)
+	id, _, ok := a.guard(w, r, auth.RoleHost)
+	if !ok {
 		return
 	}
 	var req struct {
@@ -327,13 +334,8 @@ func (a *API) createInvite(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listInvites(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if _, err := a.svc.Space(r.Context(), id); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if _, err := a.authorize(r, id, auth.RoleHost); err != nil {
-		a.fail(w, r, err)
+	id, _, ok := a.guard(w, r, auth.RoleHost)
+	if !ok {
 		return
 	}
 	list, err := a.svc.Invites(r.Context(), id)
@@ -349,13 +351,8 @@ func (a *API) listInvites(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) revokeInvite(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if _, err := a.svc.Space(r.Context(), id); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if _, err := a.authorize(r, id, auth.RoleHost); err != nil {
-		a.fail(w, r, err)
+	id, _, ok := a.guard(w, r, auth.RoleHost)
+	if !ok {
 		return
 	}
 	if err := a.svc.RevokeInvite(r.Context(), id, r.PathValue("invite")); err != nil {
@@ -366,14 +363,8 @@ func (a *API) revokeInvite(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) whipJoin(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if _, err := a.svc.Space(r.Context(), id); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	c, err := a.authorize(r, id, auth.RoleSpeaker)
-	if err != nil {
-		a.fail(w, r, err)
+	id, c, ok := a.guard(w, r, auth.RoleSpeaker)
+	if !ok {
 		return
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/sdp" {
@@ -401,14 +392,8 @@ func (a *API) whipJoin(w http.ResponseWriter, r *http.Request) {
 // speakerAction authorizes a request about one speaker: the host may act on
 // anyone, a speaker only on their own session.
 func (a *API) speakerAction(w http.ResponseWriter, r *http.Request, need auth.Role, do func(auth.Claims) error) {
-	id := r.PathValue("id")
-	if _, err := a.svc.Space(r.Context(), id); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	c, err := a.authorize(r, id, need)
-	if err != nil {
-		a.fail(w, r, err)
+	_, c, ok := a.guard(w, r, need)
+	if !ok {
 		return
 	}
 	if err := do(c); err != nil {
@@ -430,16 +415,11 @@ func (a *API) whipPatch(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) muteSpeaker(w http.ResponseWriter, r *http.Request) {
-	id, spk := r.PathValue("id"), r.PathValue("speaker")
-	if _, err := a.svc.Space(r.Context(), id); err != nil {
-		a.fail(w, r, err)
+	id, c, ok := a.guard(w, r, auth.RoleSpeaker)
+	if !ok {
 		return
 	}
-	c, err := a.authorize(r, id, auth.RoleSpeaker)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
+	spk := r.PathValue("speaker")
 	var req struct {
 		Muted *bool `json:"muted"`
 	}
