@@ -30,9 +30,9 @@ deps: ## install the Debian packages the tests use (chromium, ffmpeg, nginx, sox
 
 test: deps build test-go test-browser ## everything CI runs
 
-test-go:
+test-go: build
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 15m ./...
+	PODIUM_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 15m ./...
 
 test-browser: build
 	cd web && PODIUM_BIN=$(CURDIR)/$(BIN) npm run test:browser

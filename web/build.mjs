@@ -16,7 +16,7 @@ const outDir = path.resolve(here, '../internal/web/dist');
 const assetsDir = path.join(outDir, 'assets');
 const dev = process.argv.includes('--dev');
 
-const entries = ['index.js', 'listen.js', 'studio.js', 'style.css'];
+const entries = ['index.js', 'listen.js', 'studio.js', 'replay.js', 'style.css'];
 
 // Start from a clean dist, but keep the placeholder that lets the Go package
 // compile before the UI is built.

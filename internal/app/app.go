@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +24,8 @@ import (
 	"github.com/podium-live/podium/internal/ingest"
 	"github.com/podium-live/podium/internal/live"
 	"github.com/podium-live/podium/internal/obs"
+	"github.com/podium-live/podium/internal/record"
+	"github.com/podium-live/podium/internal/space"
 	"github.com/podium-live/podium/internal/store"
 	"github.com/podium-live/podium/internal/web"
 )
@@ -89,7 +92,22 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.svc = live.New(live.Config{MaxSpeakers: cfg.Stage.MaxSpeakers, HLS: hcfg}, a.store, signer, a.engine, a.hls, log)
 	a.reg = obs.NewRegistry()
 	a.registerMetrics()
+	recDir := cfg.Recordings.Dir
+	if recDir == "" {
+		recDir = filepath.Join(cfg.DataDir, "recordings")
+	}
+	recStore, err := record.NewDirStorage(recDir)
+	if err != nil {
+		return nil, err
+	}
 	api := httpapi.New(a.svc, a.hls, pages{}, httpapi.Options{PublicURL: cfg.PublicURL}, log)
+	replay := record.NewServer(recStore, api.ReplayPolicy, log)
+	api.SetReplay(replay)
+	replay.SetCompleteFunc(func(id string) bool {
+		sp, err := a.svc.Space(context.Background(), id)
+		return err == nil && sp.State == space.Ended
+	})
+	a.svc.SetRecording(recStore, replay)
 	a.srv = &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -163,14 +181,24 @@ func (a *App) Service() *live.Service { return a.svc }
 // Run serves until ctx ends, then shuts down in order: stop accepting
 // requests, end every stage and mixer, drain HTTP, close storage.
 func (a *App) Run(ctx context.Context) error {
-	if err := a.svc.Resume(ctx); err != nil {
+	// The running marker is removed by a clean shutdown: finding it at start
+	// means the last run crashed (or was killed).
+	marker := filepath.Join(a.cfg.DataDir, "running")
+	_, statErr := os.Stat(marker)
+	crashed := statErr == nil
+	if err := os.WriteFile(marker, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
 		a.closeAll()
-		return fmt.Errorf("app: resume live spaces: %w", err)
+		return fmt.Errorf("app: %w", err)
+	}
+	if err := a.svc.Recover(ctx, crashed); err != nil {
+		a.closeAll()
+		return fmt.Errorf("app: recover live spaces: %w", err)
 	}
 	errc := make(chan error, 2)
 	hctx, stopHLS := context.WithCancel(context.Background())
 	defer stopHLS()
 	go a.hls.Run(hctx) // heartbeat: bounds how long a blocked playlist request waits on a stalled stream
+	go a.retention(hctx)
 	go func() { errc <- a.srv.Serve(a.ln) }()
 	if a.debugSrv != nil {
 		go func() { errc <- a.debugSrv.Serve(a.debugLn) }()
@@ -185,7 +213,30 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	}
 	a.shutdown()
+	if rmErr := os.Remove(marker); rmErr != nil && err == nil {
+		err = fmt.Errorf("app: %w", rmErr)
+	}
 	return err
+}
+
+// retention applies the recordings retention policy now and then every hour.
+func (a *App) retention(ctx context.Context) {
+	p := live.Retention{
+		Unpublished: time.Duration(a.cfg.Recordings.DeleteUnpublishedAfterDays) * 24 * time.Hour,
+		Published:   time.Duration(a.cfg.Recordings.DeletePublishedAfterDays) * 24 * time.Hour,
+	}
+	for {
+		if n, err := a.svc.ApplyRetention(ctx, p); err != nil {
+			a.log.Error("retention", "err", err)
+		} else if n > 0 {
+			a.log.Info("retention deleted recordings", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Hour):
+		}
+	}
 }
 
 func (a *App) shutdown() {

@@ -24,6 +24,14 @@ import (
 type node struct {
 	*App
 	base string
+	op   string // operator token when the node runs in another process
+}
+
+func (n *node) operator() string {
+	if n.App != nil {
+		return n.OperatorToken()
+	}
+	return n.op
 }
 
 func startNode(t *testing.T) *node { return startNodeTB(t) }
@@ -108,7 +116,7 @@ type created struct {
 func (n *node) createSpace(t testing.TB) created {
 	t.Helper()
 	var c created
-	if st := n.api(t, "POST", "/api/spaces", n.OperatorToken(), map[string]any{"title": "Tones"}, &c); st != http.StatusCreated {
+	if st := n.api(t, "POST", "/api/spaces", n.operator(), map[string]any{"title": "Tones"}, &c); st != http.StatusCreated {
 		t.Fatalf("create space: status %d", st)
 	}
 	return c

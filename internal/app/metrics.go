@@ -14,6 +14,8 @@ func (a *App) registerMetrics() {
 			func() float64 { _, n, _ := a.svc.Counts(); return float64(n) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "podium_mixer_overruns_total", Help: "Mixer ticks produced late (live spaces now on this node)."},
 			func() float64 { _, _, o := a.svc.Counts(); return float64(o) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "podium_recordings_failing", Help: "Live spaces whose recording is failing (disk full, unwritable storage)."},
+			func() float64 { return float64(a.svc.RecordingProblems()) }),
 		hlsCollector{a},
 	)
 }

@@ -29,10 +29,23 @@ type Config struct {
 	// empty = taken from each request's Host header.
 	PublicURL string `json:"public_url"`
 	// LogLevel is debug, info, warn or error.
-	LogLevel string `json:"log_level"`
-	ICE      ICE    `json:"ice"`
-	Stage    Stage  `json:"stage"`
-	HLS      HLS    `json:"hls"`
+	LogLevel   string     `json:"log_level"`
+	ICE        ICE        `json:"ice"`
+	Stage      Stage      `json:"stage"`
+	HLS        HLS        `json:"hls"`
+	Recordings Recordings `json:"recordings"`
+}
+
+// Recordings says where recordings live and how long they are kept.
+type Recordings struct {
+	// Dir holds the recordings; empty = <data_dir>/recordings.
+	Dir string `json:"dir"`
+	// DeleteUnpublishedAfterDays deletes recordings never published, that
+	// many days after their space ended; 0 keeps them.
+	DeleteUnpublishedAfterDays int `json:"delete_unpublished_after_days"`
+	// DeletePublishedAfterDays does the same for published ones; 0 keeps
+	// them forever.
+	DeletePublishedAfterDays int `json:"delete_published_after_days"`
 }
 
 // ICE says how speakers reach this node.
@@ -195,6 +208,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HLS.SegmentParts < 1 || c.HLS.SegmentParts > 30 {
 		bad("hls.segment_parts %d: want 1..30", c.HLS.SegmentParts)
+	}
+	if c.Recordings.DeleteUnpublishedAfterDays < 0 || c.Recordings.DeletePublishedAfterDays < 0 {
+		bad("recordings: retention days must not be negative")
 	}
 	if c.HLS.WindowSegments < 3 || c.HLS.WindowSegments > 60 {
 		bad("hls.window_segments %d: want 3..60", c.HLS.WindowSegments)

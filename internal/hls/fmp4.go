@@ -92,3 +92,19 @@ func (b *partBuilder) build(seq uint32, baseTime uint64) ([]byte, error) {
 	clear(b.samples) // drop references to payload
 	return buf.Bytes(), nil
 }
+
+// InitSegment returns the fMP4 initialization segment that every live
+// stream serves, for other packages (replay) that must produce the exact
+// same format. The result is freshly allocated.
+func InitSegment() ([]byte, error) { return buildInit() }
+
+// BuildFragment returns one fMP4 fragment (moof+mdat) holding pkts, 20 ms
+// Opus packets, the first decoding at baseTime (48 kHz ticks), with moof
+// sequence number seq: the same layout as a live part or segment.
+func BuildFragment(seq uint32, baseTime uint64, pkts [][]byte) ([]byte, error) {
+	var b partBuilder
+	for _, p := range pkts {
+		b.add(p)
+	}
+	return b.build(seq, baseTime)
+}

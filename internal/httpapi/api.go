@@ -37,12 +37,13 @@ type Options struct {
 
 // API is the HTTP handler for everything podium serves on its main port.
 type API struct {
-	svc   *live.Service
-	media http.Handler
-	pages Pages
-	opts  Options
-	log   *slog.Logger
-	mux   *http.ServeMux
+	svc    *live.Service
+	media  http.Handler
+	replay http.Handler
+	pages  Pages
+	opts   Options
+	log    *slog.Logger
+	mux    *http.ServeMux
 }
 
 // New builds the API. media serves /hls/.
@@ -52,6 +53,12 @@ func New(svc *live.Service, media http.Handler, pages Pages, opts Options, log *
 	m.HandleFunc("POST /api/spaces", a.createSpace)
 	m.HandleFunc("GET /api/spaces", a.listSpaces)
 	m.HandleFunc("GET /api/spaces/{id}", a.getSpace)
+	m.HandleFunc("PATCH /api/spaces/{id}", a.patchSpace)
+	m.HandleFunc("GET /api/spaces/{id}/recording", a.getRecording)
+	m.HandleFunc("POST /api/spaces/{id}/recording/publish", a.publishRecording)
+	m.HandleFunc("POST /api/spaces/{id}/recording/unpublish", a.unpublishRecording)
+	m.HandleFunc("DELETE /api/spaces/{id}/recording", a.deleteRecording)
+	m.HandleFunc("GET /api/recordings", a.listRecordings)
 	m.HandleFunc("POST /api/spaces/{id}/start", a.startSpace)
 	m.HandleFunc("POST /api/spaces/{id}/end", a.endSpace)
 	m.HandleFunc("GET /api/spaces/{id}/live", a.liveStatus)
@@ -66,12 +73,18 @@ func New(svc *live.Service, media http.Handler, pages Pages, opts Options, log *
 	m.HandleFunc("/api/", a.apiNotFound)
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	m.Handle("/hls/", media)
+	m.Handle("/replay/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.replay.ServeHTTP(w, r) }))
 	m.Handle("GET /assets/", pages.Handler())
 	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { pages.ServePage(w, r, "index") })
 	m.HandleFunc("GET /s/{id}", func(w http.ResponseWriter, r *http.Request) { pages.ServePage(w, r, "listen") })
 	m.HandleFunc("GET /studio/{id}", func(w http.ResponseWriter, r *http.Request) { pages.ServePage(w, r, "studio") })
+	m.HandleFunc("GET /r/{id}", func(w http.ResponseWriter, r *http.Request) { pages.ServePage(w, r, "replay") })
 	return a
 }
+
+// SetReplay sets the handler of /replay/ (it needs the API's ReplayPolicy,
+// so it is built after the API).
+func (a *API) SetReplay(h http.Handler) { a.replay = h }
 
 // ServeHTTP adds CORS for API clients on other origins and routes.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -198,6 +211,9 @@ type spaceJSON struct {
 	EndedAt        *time.Time  `json:"ended_at"`
 	ListenerURL    string      `json:"listener_url"`
 	PlaylistURL    string      `json:"playlist_url"`
+	Record         bool        `json:"record"`
+	RecordingURL   string      `json:"recording_url"`
+	ReplayURL      string      `json:"replay_url"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -213,6 +229,7 @@ func (a *API) spaceJSON(r *http.Request, sp space.Space) spaceJSON {
 		ID: sp.ID, Title: sp.Title, Description: sp.Description, State: sp.State,
 		ScheduledStart: sp.ScheduledStart, StartedAt: timePtr(sp.StartedAt), EndedAt: timePtr(sp.EndedAt),
 		ListenerURL: b + "/s/" + sp.ID, PlaylistURL: b + "/hls/" + sp.ID + "/index.m3u8",
+		Record: sp.Record, RecordingURL: b + "/api/spaces/" + sp.ID + "/recording", ReplayURL: b + "/r/" + sp.ID,
 	}
 }
 

@@ -42,6 +42,9 @@ var statusTable = []struct {
 	{space.ErrAlreadyLive, http.StatusConflict, "already_live"},
 	{space.ErrEnded, http.StatusConflict, "ended"},
 	{ingest.ErrStageFull, http.StatusConflict, "stage_full"},
+	{space.ErrNotScheduled, http.StatusConflict, "not_scheduled"},
+	{space.ErrRecordingDeleted, http.StatusGone, "recording_deleted"},
+	{live.ErrStillLive, http.StatusConflict, "still_live"},
 	{ingest.ErrClosed, http.StatusServiceUnavailable, "shutting_down"},
 }
 

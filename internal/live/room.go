@@ -26,6 +26,8 @@ type room struct {
 	stream *hls.Stream
 	cancel context.CancelFunc
 	done   chan struct{}
+	// tape records the mix; nil when the space is not recorded.
+	tape *tape
 	// status is the prebuilt /live JSON and when it was built.
 	status   []byte
 	statusAt time.Time
@@ -53,10 +55,27 @@ func (r *room) goLive(sp space.Space) error {
 		return nil
 	}
 	stream := hls.NewStream(sp.ID, sp.StartedAt, r.svc.now(), r.svc.cfg.HLS)
-	m, err := mix.New(r.svc.cfg.Mix, func(_ int64, pkt []byte) { stream.WriteFrame(pkt) }, r.svc.log.With("space", sp.ID))
+	var tp *tape
+	if sp.Record && r.svc.rec != nil {
+		tp = newTape(r.svc.rec, sp.ID, r.svc.cfg.Record, r.svc.log)
+		for _, s := range r.stage.Speakers() {
+			tp.names.Store(s.ID, s.Name)
+		}
+	}
+	var m *mix.Mixer
+	m, err := mix.New(r.svc.cfg.Mix, func(_ int64, pkt []byte) {
+		stream.WriteFrame(pkt)
+		if tp != nil {
+			tp.frame(m, pkt)
+		}
+	}, r.svc.log.With("space", sp.ID))
 	if err != nil {
+		if tp != nil {
+			tp.close()
+		}
 		return err
 	}
+	r.tape = tp
 	ctx, cancel := context.WithCancel(context.Background())
 	r.mixer, r.stream, r.cancel, r.done = m, stream, cancel, make(chan struct{})
 	r.svc.hls.Add(stream)
@@ -77,8 +96,8 @@ func (r *room) goLive(sp space.Space) error {
 func (r *room) close(ended bool) {
 	r.stage.Close()
 	r.mu.Lock()
-	cancel, done, stream := r.cancel, r.done, r.stream
-	r.mixer, r.cancel = nil, nil
+	cancel, done, stream, tp := r.cancel, r.done, r.stream, r.tape
+	r.mixer, r.cancel, r.tape = nil, nil, nil
 	if ended {
 		r.state = space.Ended
 	}
@@ -87,6 +106,12 @@ func (r *room) close(ended bool) {
 	if cancel != nil {
 		cancel()
 		<-done
+	}
+	if tp != nil {
+		tp.close() // after the mixer stopped: no frame can follow
+		if r.svc.replay != nil {
+			r.svc.replay.Forget(r.id)
+		}
 	}
 	if stream != nil {
 		stream.Close()
@@ -116,6 +141,8 @@ type LiveStatus struct {
 	Listeners int            `json:"listeners"`
 	Speakers  []SpeakerState `json:"speakers"`
 	Recorded  bool           `json:"recorded"`
+	// RecordingError is set while the recording is failing (e.g. disk full).
+	RecordingError string `json:"recording_error,omitempty"`
 }
 
 // SpeakerState is one speaker in LiveStatus.
@@ -146,6 +173,10 @@ func (r *room) statusJSON(maxAge time.Duration) []byte {
 	}
 	if r.stream != nil {
 		st.Listeners = r.stream.ListenerEstimate()
+	}
+	if r.tape != nil {
+		st.Recorded = true
+		st.RecordingError = r.tape.problem()
 	}
 	for _, sp := range r.stage.Speakers() {
 		l := levels[sp.ID]

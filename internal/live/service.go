@@ -15,6 +15,7 @@ import (
 	"github.com/podium-live/podium/internal/hls"
 	"github.com/podium-live/podium/internal/ingest"
 	"github.com/podium-live/podium/internal/mix"
+	"github.com/podium-live/podium/internal/record"
 	"github.com/podium-live/podium/internal/space"
 )
 
@@ -29,6 +30,15 @@ type Store interface {
 	Invite(ctx context.Context, id string) (space.Invite, error)
 	Invites(ctx context.Context, spaceID string) ([]space.Invite, error)
 	RevokeInvite(ctx context.Context, spaceID, id string, now time.Time) error
+	Recording(ctx context.Context, spaceID string) (space.Recording, error)
+	SaveRecording(ctx context.Context, r space.Recording) error
+}
+
+// Forgetter drops cached replay state of a space and learns when a
+// recording is complete.
+type Forgetter interface {
+	Forget(spaceID string)
+	SetComplete(spaceID string, complete bool)
 }
 
 // ErrForbidden means the credential is valid but does not allow the action.
@@ -41,6 +51,7 @@ type Config struct {
 	HostTTL     time.Duration // lifetime of a host token, 0 = 30 days
 	HLS         hls.Config
 	Mix         mix.Config
+	Record      record.Options
 }
 
 // Service runs spaces.
@@ -50,8 +61,11 @@ type Service struct {
 	signer *auth.Signer
 	engine *ingest.Engine
 	hls    *hls.Server
+	rec    record.Storage // nil: recording disabled on this node
+	replay Forgetter      // may be nil
 	log    *slog.Logger
 	now    func() time.Time
+	access accessCache
 
 	mu sync.Mutex // guards rooms and closed
 	// rooms holds the runtime of every space that is scheduled or live and
@@ -180,13 +194,24 @@ func (s *Service) End(ctx context.Context, id string) (space.Space, error) {
 	if r != nil {
 		r.close(true)
 	}
+	if s.replay != nil {
+		s.replay.SetComplete(sp.ID, true)
+	}
 	s.log.Info("space ended", "space", sp.ID)
 	return sp, nil
 }
 
-// Resume restarts the runtime of spaces that were live when the node
-// stopped, so their HLS URLs and sequence numbers continue.
-func (s *Service) Resume(ctx context.Context) error {
+// SetRecording gives the service its recording storage and the replay
+// cache to invalidate. Call before Recover.
+func (s *Service) SetRecording(st record.Storage, replay Forgetter) {
+	s.rec, s.replay = st, replay
+}
+
+// Recover deals with spaces that were live when the node stopped. After a
+// clean shutdown they resume at once, their HLS URLs and sequence numbers
+// continuing. After a crash (crashed) they are marked interrupted: their
+// recording plays up to the crash, and the host resumes or ends them.
+func (s *Service) Recover(ctx context.Context, crashed bool) error {
 	live, err := s.store.SpacesIn(ctx, space.Live)
 	if err != nil {
 		return err
@@ -194,6 +219,14 @@ func (s *Service) Resume(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, sp := range live {
+		if crashed {
+			sp.Interrupt()
+			if err := s.store.UpdateSpace(ctx, sp); err != nil {
+				return err
+			}
+			s.log.Warn("space interrupted by a crash; the host can resume it", "space", sp.ID)
+			continue
+		}
 		if err := s.roomLocked(sp).goLive(sp); err != nil {
 			return err
 		}
@@ -247,6 +280,25 @@ func (s *Service) Close() {
 	for _, r := range rooms {
 		r.close(false)
 	}
+}
+
+// RecordingProblems counts live spaces whose recording is failing.
+func (s *Service) RecordingProblems() int {
+	s.mu.Lock()
+	rooms := make([]*room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rooms = append(rooms, r)
+	}
+	s.mu.Unlock()
+	n := 0
+	for _, r := range rooms {
+		r.mu.Lock()
+		if r.tape != nil && r.tape.problem() != "" {
+			n++
+		}
+		r.mu.Unlock()
+	}
+	return n
 }
 
 // Counts reports live spaces and speakers on stage, for metrics.

@@ -34,6 +34,11 @@ func (s *Service) Join(ctx context.Context, id string, c auth.Claims, name strin
 	if err != nil {
 		return "", "", err
 	}
+	r.mu.Lock()
+	if r.tape != nil {
+		r.tape.names.Store(sp.ID, name)
+	}
+	r.mu.Unlock()
 	return sp.ID, answer, nil
 }
 

@@ -16,9 +16,10 @@ type State string
 
 // The states of a space, in order.
 const (
-	Scheduled State = "scheduled" // lobby: created, not yet live
-	Live      State = "live"
-	Ended     State = "ended"
+	Scheduled   State = "scheduled" // lobby: created, not yet live
+	Live        State = "live"
+	Interrupted State = "interrupted" // the node stopped abruptly while live; the host resumes or ends
+	Ended       State = "ended"
 )
 
 // Domain errors. httpapi maps them to statuses.
@@ -28,6 +29,7 @@ var (
 	ErrAlreadyLive  = errors.New("space is already live")
 	ErrEnded        = errors.New("space has ended")
 	ErrNotLive      = errors.New("space is not live")
+	ErrNotScheduled = errors.New("space is no longer scheduled")
 	ErrInviteRevoke = errors.New("invite revoked")
 )
 
@@ -39,8 +41,10 @@ type Space struct {
 	State          State
 	ScheduledStart time.Time
 	CreatedAt      time.Time
-	StartedAt      time.Time // zero until live
+	StartedAt      time.Time // zero until live; the first start, kept across resumes
 	EndedAt        time.Time // zero until ended
+	// Record says whether the space is recorded when live (default true).
+	Record bool
 }
 
 // Invite lets one speaker onto a space's stage until it expires or is revoked.
@@ -87,19 +91,40 @@ func New(title, description string, scheduled, now time.Time) (Space, error) {
 		State:          Scheduled,
 		ScheduledStart: scheduled.UTC().Truncate(time.Second),
 		CreatedAt:      now.UTC(),
+		Record:         true,
 	}, nil
 }
 
-// Start moves a scheduled space to live.
+// Start moves a scheduled space to live, or resumes an interrupted one
+// (keeping its first start time, so its stream and recording continue).
 func (s *Space) Start(now time.Time) error {
 	switch s.State {
 	case Live:
 		return ErrAlreadyLive
 	case Ended:
 		return ErrEnded
+	case Interrupted:
+		s.State = Live
+		return nil
 	}
 	s.State = Live
 	s.StartedAt = now.UTC()
+	return nil
+}
+
+// Interrupt marks a live space as stopped by a crash.
+func (s *Space) Interrupt() {
+	if s.State == Live {
+		s.State = Interrupted
+	}
+}
+
+// SetRecord switches recording on or off; only before the space goes live.
+func (s *Space) SetRecord(on bool) error {
+	if s.State != Scheduled {
+		return fmt.Errorf("%w: recording can only be switched before the space goes live", ErrNotScheduled)
+	}
+	s.Record = on
 	return nil
 }
 

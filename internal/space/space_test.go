@@ -62,3 +62,56 @@ func TestValidID(t *testing.T) {
 		}
 	}
 }
+
+func TestInterruptAndResume(t *testing.T) {
+	t0 := time.Now()
+	s, _ := New("x", "", time.Time{}, t0)
+	if !s.Record {
+		t.Fatal("new spaces are not recorded by default")
+	}
+	if err := s.SetRecord(false); err != nil || s.Record {
+		t.Fatalf("SetRecord(false) = %v, record %v", err, s.Record)
+	}
+	s.Start(t0)
+	if err := s.SetRecord(true); !errors.Is(err, ErrNotScheduled) {
+		t.Fatalf("SetRecord while live = %v, want ErrNotScheduled", err)
+	}
+	s.Interrupt()
+	if s.State != Interrupted {
+		t.Fatalf("state after Interrupt = %s", s.State)
+	}
+	if err := s.Start(t0.Add(time.Hour)); err != nil || s.State != Live || !s.StartedAt.Equal(t0.UTC()) {
+		t.Fatalf("resume: err %v, state %s, started %v; want live, first start kept", err, s.State, s.StartedAt)
+	}
+	s.Interrupt()
+	if err := s.End(t0); err != nil {
+		t.Fatalf("End from interrupted: %v", err)
+	}
+}
+
+func TestRecordingPublication(t *testing.T) {
+	now := time.Now()
+	var r Recording
+	if r.Public(now) {
+		t.Fatal("new recording is public")
+	}
+	r.Publish(now.Add(time.Hour), now)
+	if r.Public(now) || !r.Public(now.Add(2*time.Hour)) {
+		t.Fatal("scheduled publication not honoured")
+	}
+	r.Publish(time.Time{}, now)
+	if !r.Public(now) {
+		t.Fatal("published now but not public")
+	}
+	r.Unpublish()
+	if r.Public(now.Add(3 * time.Hour)) {
+		t.Fatal("unpublished recording still public")
+	}
+	r.Publish(time.Time{}, now)
+	if err := r.Delete("host", now); err != nil || r.Public(now) || r.DeletedBy != "host" {
+		t.Fatalf("Delete = %v, public %v, by %q", err, r.Public(now), r.DeletedBy)
+	}
+	if err := r.Publish(time.Time{}, now); !errors.Is(err, ErrRecordingDeleted) {
+		t.Fatalf("Publish after delete = %v", err)
+	}
+}

@@ -20,7 +20,9 @@ type SQLite struct {
 	db *sql.DB
 }
 
-const schema = `
+// migrations are applied in order; PRAGMA user_version counts how many a
+// database has. Never edit one that has shipped: append a new one.
+var migrations = []string{`
 CREATE TABLE IF NOT EXISTS spaces (
 	id TEXT PRIMARY KEY,
 	title TEXT NOT NULL,
@@ -45,7 +47,44 @@ CREATE TABLE IF NOT EXISTS secrets (
 	name TEXT PRIMARY KEY,
 	value BLOB NOT NULL
 );
-`
+`, `
+ALTER TABLE spaces ADD COLUMN record INTEGER NOT NULL DEFAULT 1;
+CREATE TABLE recordings (
+	space_id TEXT PRIMARY KEY REFERENCES spaces(id),
+	published_at INTEGER NOT NULL DEFAULT 0,
+	publish_at INTEGER NOT NULL DEFAULT 0,
+	deleted_at INTEGER NOT NULL DEFAULT 0,
+	deleted_by TEXT NOT NULL DEFAULT ''
+);
+`}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	var version int
+	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return err
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("database schema version %d is newer than this podium (%d): upgrade podium", version, len(migrations))
+	}
+	for i := version; i < len(migrations); i++ {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, i+1)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // OpenSQLite opens (creating if needed) the database at path.
 func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
@@ -55,7 +94,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(4)
-	if _, err := db.ExecContext(ctx, schema); err != nil {
+	if err := migrate(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
 	}
@@ -82,8 +121,8 @@ func fromUnix(ms int64) time.Time {
 // CreateSpace stores a new space.
 func (s *SQLite) CreateSpace(ctx context.Context, sp space.Space) error {
 	_, err := s.db.ExecContext(ctx,
-		`INSERT INTO spaces (id, title, description, state, scheduled_start, created_at, started_at, ended_at) VALUES (?,?,?,?,?,?,?,?)`,
-		sp.ID, sp.Title, sp.Description, string(sp.State), unix(sp.ScheduledStart), unix(sp.CreatedAt), unix(sp.StartedAt), unix(sp.EndedAt))
+		`INSERT INTO spaces (id, title, description, state, scheduled_start, created_at, started_at, ended_at, record) VALUES (?,?,?,?,?,?,?,?,?)`,
+		sp.ID, sp.Title, sp.Description, string(sp.State), unix(sp.ScheduledStart), unix(sp.CreatedAt), unix(sp.StartedAt), unix(sp.EndedAt), sp.Record)
 	if err != nil {
 		return fmt.Errorf("store: create space: %w", err)
 	}
@@ -93,8 +132,8 @@ func (s *SQLite) CreateSpace(ctx context.Context, sp space.Space) error {
 // UpdateSpace writes a space's state and times.
 func (s *SQLite) UpdateSpace(ctx context.Context, sp space.Space) error {
 	res, err := s.db.ExecContext(ctx,
-		`UPDATE spaces SET state=?, started_at=?, ended_at=?, title=?, description=?, scheduled_start=? WHERE id=?`,
-		string(sp.State), unix(sp.StartedAt), unix(sp.EndedAt), sp.Title, sp.Description, unix(sp.ScheduledStart), sp.ID)
+		`UPDATE spaces SET state=?, started_at=?, ended_at=?, title=?, description=?, scheduled_start=?, record=? WHERE id=?`,
+		string(sp.State), unix(sp.StartedAt), unix(sp.EndedAt), sp.Title, sp.Description, unix(sp.ScheduledStart), sp.Record, sp.ID)
 	if err != nil {
 		return fmt.Errorf("store: update space: %w", err)
 	}
@@ -104,13 +143,13 @@ func (s *SQLite) UpdateSpace(ctx context.Context, sp space.Space) error {
 	return nil
 }
 
-const spaceCols = `id, title, description, state, scheduled_start, created_at, started_at, ended_at`
+const spaceCols = `id, title, description, state, scheduled_start, created_at, started_at, ended_at, record`
 
 func scanSpace(row interface{ Scan(...any) error }) (space.Space, error) {
 	var sp space.Space
 	var state string
 	var sched, created, started, ended int64
-	if err := row.Scan(&sp.ID, &sp.Title, &sp.Description, &state, &sched, &created, &started, &ended); err != nil {
+	if err := row.Scan(&sp.ID, &sp.Title, &sp.Description, &state, &sched, &created, &started, &ended, &sp.Record); err != nil {
 		return sp, err
 	}
 	sp.State = space.State(state)

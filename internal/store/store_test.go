@@ -97,3 +97,42 @@ func TestSecretStable(t *testing.T) {
 		t.Fatalf("secret changed across reopen: %q then %q", a, b)
 	}
 }
+
+func TestRecordingState(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	now := time.Now().Truncate(time.Millisecond)
+	sp, _ := space.New("Rec", "", time.Time{}, now)
+	sp.Record = false
+	s.CreateSpace(ctx, sp)
+	got, _ := s.Space(ctx, sp.ID)
+	if got.Record {
+		t.Fatal("record flag not stored")
+	}
+	r, err := s.Recording(ctx, sp.ID)
+	if err != nil || r.Public(now) || r.Deleted() {
+		t.Fatalf("fresh recording = %+v, %v; want private", r, err)
+	}
+	r.Publish(now.Add(time.Hour), now)
+	if err := s.SaveRecording(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	r.Delete("operator", now)
+	s.SaveRecording(ctx, r)
+	got2, _ := s.Recording(ctx, sp.ID)
+	if !got2.Deleted() || got2.DeletedBy != "operator" || !got2.DeletedAt.Equal(now.UTC()) {
+		t.Fatalf("Recording after delete = %+v", got2)
+	}
+}
+
+func TestMigrationsIdempotent(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "m.db")
+	for i := 0; i < 2; i++ {
+		s, err := OpenSQLite(ctx, path)
+		if err != nil {
+			t.Fatalf("open #%d: %v", i+1, err)
+		}
+		s.Close()
+	}
+}

@@ -11,6 +11,7 @@
 //	/               → ServePage(w, r, "index")
 //	/s/{id}         → ServePage(w, r, "listen")
 //	/studio/{id}    → ServePage(w, r, "studio")
+//	/r/{id}         → ServePage(w, r, "replay")
 //
 // The pages read the space id from location.pathname and credentials from the
 // ?token= query parameter.
@@ -42,6 +43,7 @@ const (
 	IndexPage  = "index.html"
 	ListenPage = "listen.html"
 	StudioPage = "studio.html"
+	ReplayPage = "replay.html"
 )
 
 // ErrNotBuilt is returned by Page when the UI has not been built into dist/.
@@ -120,7 +122,8 @@ func lookup(name string) *file {
 
 // Built reports whether the UI pages are present in the embedded dist/.
 func Built() bool {
-	return lookup(IndexPage) != nil && lookup(ListenPage) != nil && lookup(StudioPage) != nil
+	return lookup(IndexPage) != nil && lookup(ListenPage) != nil && lookup(StudioPage) != nil &&
+		lookup(ReplayPage) != nil
 }
 
 // pageFile maps a page name, with or without ".html" ("listen",
@@ -136,7 +139,7 @@ func pageFile(name string) *file {
 	return lookup(name)
 }
 
-// Page returns the HTML of a page: "index", "listen" or "studio" (the
+// Page returns the HTML of a page: "index", "listen", "studio" or "replay" (the
 // ".html" suffix is optional), or ErrNotBuilt when dist/ does not have it.
 func Page(name string) ([]byte, error) {
 	f := pageFile(name)

@@ -12,7 +12,7 @@ import (
 // The test works whatever state dist/ is in: with the UI built it checks the
 // pages and assets; without it, the 503 "UI not built" answers.
 func TestServePage(t *testing.T) {
-	for _, name := range []string{IndexPage, ListenPage, StudioPage, "index", "listen", "studio"} {
+	for _, name := range []string{IndexPage, ListenPage, StudioPage, ReplayPage, "index", "listen", "studio", "replay"} {
 		rec := httptest.NewRecorder()
 		ServePage(rec, httptest.NewRequest(http.MethodGet, "/", nil), name)
 		res := rec.Result()

@@ -238,7 +238,7 @@ export function formatCount(n) {
   return `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)}M`;
 }
 
-export const STATE_LABEL = { scheduled: 'Scheduled', live: 'Live', ended: 'Ended' };
+export const STATE_LABEL = { scheduled: 'Scheduled', live: 'Live', interrupted: 'Interrupted', ended: 'Ended' };
 
 export function stateBadge(state) {
   return h('span', { class: `badge badge-${state || 'unknown'}` }, STATE_LABEL[state] || state || 'Unknown');
@@ -314,4 +314,92 @@ export function renderStage(ul, speakers, { meId = '', extra } = {}) {
     if (extra) extra(s, li.querySelector('.controls'));
   }
   for (const li of [...ul.children]) if (!seen.has(li.dataset.id)) li.remove();
+}
+
+// ---- recording time ------------------------------------------------------------
+
+/**
+ * Parses a replay position: "1h02m10s", "62m", "90s", "90" (seconds) or
+ * "1:02:10" / "2:10". Returns seconds, or NaN when malformed.
+ */
+export function parseTimeParam(value) {
+  const v = String(value ?? '').trim().toLowerCase();
+  if (!v) return NaN;
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
+  let m = /^(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$/.exec(v);
+  if (m) {
+    const [hh, mm, ss] = [Number(m[1] || 0), Number(m[2]), Number(m[3])];
+    if ((m[1] !== undefined && mm >= 60) || ss >= 60) return NaN;
+    return hh * 3600 + mm * 60 + ss;
+  }
+  m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(v);
+  if (m && (m[1] || m[2] || m[3])) return Number(m[1] || 0) * 3600 + Number(m[2] || 0) * 60 + Number(m[3] || 0);
+  return NaN;
+}
+
+/** Seconds as a link position: 3730 → "1h2m10s", 75 → "1m15s", 0 → "0s". */
+export function formatTimeParam(sec) {
+  const t = Math.max(0, Math.floor(Number(sec) || 0));
+  const hh = Math.floor(t / 3600);
+  const mm = Math.floor((t % 3600) / 60);
+  const ss = t % 60;
+  let out = '';
+  if (hh) out += `${hh}h`;
+  if (hh || mm) out += `${mm}m`;
+  return `${out}${ss}s`;
+}
+
+/** Seconds as a clock: 3730 → "1:02:10", 3492 → "58:12", 5 → "0:05". */
+export function formatClock(sec) {
+  const t = Math.max(0, Math.floor(Number(sec) || 0));
+  const hh = Math.floor(t / 3600);
+  const mm = Math.floor((t % 3600) / 60);
+  const ss = String(t % 60).padStart(2, '0');
+  return hh ? `${hh}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
+}
+
+/** A length in words: 45000 → "45 s", 125000 → "2 min 5 s", 3723000 → "1 h 2 min". */
+export function formatSpan(ms) {
+  const t = Math.max(0, Math.floor((Number(ms) || 0) / 1000));
+  if (t < 60) return `${t} s`;
+  const hh = Math.floor(t / 3600);
+  const mm = Math.floor((t % 3600) / 60);
+  const ss = t % 60;
+  if (hh) return mm ? `${hh} h ${mm} min` : `${hh} h`;
+  return ss ? `${mm} min ${ss} s` : `${mm} min`;
+}
+
+/** Bytes for humans: 22000000 → "21.0 MB" (binary units, short names). */
+export function formatBytes(n) {
+  const b = Number(n);
+  if (!Number.isFinite(b) || b < 0) return '–';
+  if (b < 1024) return `${b} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let v = b / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+/** Adds ?token= (or &token=) to a URL when token is set. */
+export function withToken(url, token) {
+  if (!token || !url) return url;
+  return url + (url.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(token);
+}
+
+/** Talk time per speaker from recording turns: [{speaker, name, ms, turns}], by first turn. */
+export function speakersFromTurns(turns) {
+  const by = new Map();
+  const sorted = (Array.isArray(turns) ? [...turns] : []).sort((a, b) => (Number(a.start_ms) || 0) - (Number(b.start_ms) || 0));
+  for (const t of sorted) {
+    const id = t.speaker || t.name || '?';
+    let s = by.get(id);
+    if (!s) by.set(id, (s = { speaker: id, name: t.name || 'Speaker', ms: 0, turns: [] }));
+    s.ms += Math.max(0, (Number(t.end_ms) || 0) - (Number(t.start_ms) || 0));
+    s.turns.push(t);
+  }
+  return [...by.values()];
 }

@@ -3,7 +3,30 @@ import { $, api, ApiError, copyText, describeError, formatDateTime, h, Poller, s
 
 const TOKEN_KEY = 'podium.operatorToken';
 
+// Ended spaces: whether their recording is public (GET .../recording answers
+// 200 to anyone only once published). Checked once per page load, at most
+// MAX_REPLAY_CHECKS spaces; the replay page itself handles the rest.
+const MAX_REPLAY_CHECKS = 30;
+const replayState = new Map(); // id -> 'pending' | true | false
+let lastSpaces = [];
+
+function replayPublic(s) {
+  if (s.record === false) return false;
+  const known = replayState.get(s.id);
+  if (known !== undefined) return known === true;
+  if (replayState.size >= MAX_REPLAY_CHECKS) return false;
+  replayState.set(s.id, 'pending');
+  api('GET', `/api/spaces/${encodeURIComponent(s.id)}/recording`)
+    .then((rec) => replayState.set(s.id, !!rec && rec.state !== 'deleted'))
+    .catch((err) => (err instanceof ApiError && err.retryable ? replayState.delete(s.id) : replayState.set(s.id, false)))
+    .finally(() => {
+      if (replayState.get(s.id) === true) renderSpaces(lastSpaces);
+    });
+  return false;
+}
+
 function renderSpaces(spaces) {
+  lastSpaces = spaces;
   const ul = $('#spaces');
   ul.replaceChildren(
     ...spaces.map((s) => {
@@ -14,7 +37,9 @@ function renderSpaces(spaces) {
             : 'Live now'
           : s.state === 'ended'
             ? `Ended ${formatDateTime(s.ended_at || s.scheduled_start)}`
-            : `Starts ${formatDateTime(s.scheduled_start)}`;
+            : s.state === 'interrupted'
+              ? 'Interrupted, resuming shortly'
+              : `Starts ${formatDateTime(s.scheduled_start)}`;
       const href = `/s/${encodeURIComponent(s.id)}`;
       return h(
         'li',
@@ -25,7 +50,10 @@ function renderSpaces(spaces) {
           h('span', { class: 'space-item-head' }, h('span', { class: 'space-item-title' }, s.title || 'Untitled space'), stateBadge(s.state)),
           s.description ? h('span', { class: 'space-item-desc' }, s.description) : null,
           h('span', { class: 'muted small' }, when)
-        )
+        ),
+        s.state === 'ended' && replayPublic(s)
+          ? h('a', { href: s.replay_url || `/r/${encodeURIComponent(s.id)}`, class: 'btn btn-small replay-link', 'aria-label': `Listen to the replay of ${s.title || 'this space'}` }, '▶ Replay')
+          : null
       );
     })
   );

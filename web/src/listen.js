@@ -107,10 +107,33 @@ function renderState() {
   if (state === 'scheduled') sched.textContent = `Scheduled for ${formatDateTime(space.scheduled_start)}`;
   else if (state === 'live') sched.textContent = space.started_at ? `Live since ${formatDateTime(space.started_at)}` : 'Live now';
   else if (state === 'ended') sched.textContent = space.ended_at ? `Ended ${formatDateTime(space.ended_at)}` : 'Ended';
+  else if (state === 'interrupted') sched.textContent = 'Interrupted';
   $('#countdown-card').hidden = state !== 'scheduled';
   $('#ended-card').hidden = state !== 'ended';
+  $('#interrupted-card').hidden = state !== 'interrupted';
+  const note = $('#recorded-note');
+  note.hidden = typeof space.record !== 'boolean';
+  note.textContent = space.record ? '● This space is recorded' : 'This space is not recorded';
+  if (state === 'ended') checkReplay();
   updateCountdown();
   updatePlayer();
+}
+
+// A published recording answers 200 to anyone; otherwise 404.
+let replayChecked = false;
+async function checkReplay() {
+  if (replayChecked || space?.record === false) return;
+  replayChecked = true;
+  try {
+    const rec = await api('GET', `/api/spaces/${encodeURIComponent(spaceId)}/recording`);
+    if (rec && rec.state !== 'deleted') {
+      $('#replay-link').href = rec.replay_url || space.replay_url || `/r/${encodeURIComponent(spaceId)}`;
+      $('#replay-box').hidden = false;
+    }
+  } catch (err) {
+    // Not published (404): nothing to show. Transient: try once more later.
+    if (err instanceof ApiError && err.retryable) setTimeout(() => ((replayChecked = false), renderState()), 15000);
+  }
 }
 
 function updateCountdown() {
@@ -344,6 +367,8 @@ function updatePlayer() {
     else if (!retryTimer) statusEl.textContent = 'Press Play to listen';
   } else if (state === 'scheduled') {
     statusEl.textContent = 'Waiting for the space to start…';
+  } else if (state === 'interrupted' && !playing) {
+    statusEl.textContent = 'Interrupted: waiting for the space to resume…';
   }
 }
 

@@ -1,0 +1,221 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/podium-live/podium/internal/auth"
+	"github.com/podium-live/podium/internal/live"
+	"github.com/podium-live/podium/internal/space"
+)
+
+type turnJSON struct {
+	Speaker string `json:"speaker"`
+	Name    string `json:"name"`
+	StartMS int64  `json:"start_ms"`
+	EndMS   int64  `json:"end_ms"`
+}
+
+type gapJSON struct {
+	AtMS       int64  `json:"at_ms"`
+	DurationMS int64  `json:"duration_ms"`
+	Reason     string `json:"reason"`
+}
+
+type recordingJSON struct {
+	SpaceID     string     `json:"space_id"`
+	Title       string     `json:"title,omitempty"`
+	State       string     `json:"state"`
+	DurationMS  int64      `json:"duration_ms"`
+	SizeBytes   int64      `json:"size_bytes"`
+	Published   bool       `json:"published"`
+	PublishAt   *time.Time `json:"publish_at"`
+	Turns       []turnJSON `json:"turns"`
+	Gaps        []gapJSON  `json:"gaps"`
+	Error       string     `json:"error,omitempty"`
+	DeletedAt   *time.Time `json:"deleted_at"`
+	DeletedBy   string     `json:"deleted_by,omitempty"`
+	PlaylistURL string     `json:"playlist_url,omitempty"`
+	DownloadURL string     `json:"download_url,omitempty"`
+	ReplayURL   string     `json:"replay_url,omitempty"`
+	StartMS     *int64     `json:"start_ms,omitempty"`
+}
+
+func (a *API) recordingJSON(r *http.Request, info live.RecordingInfo, token string) recordingJSON {
+	b := a.base(r)
+	out := recordingJSON{
+		SpaceID: info.Space.ID, State: info.State, DurationMS: info.Duration.Milliseconds(), SizeBytes: info.Size,
+		Published: info.Public, PublishAt: timePtr(info.Pub.PublishAt), Error: info.Error,
+		DeletedAt: timePtr(info.Pub.DeletedAt), DeletedBy: info.Pub.DeletedBy,
+		Turns: []turnJSON{}, Gaps: []gapJSON{},
+	}
+	for _, t := range info.Turns {
+		out.Turns = append(out.Turns, turnJSON{Speaker: t.SpeakerID, Name: t.Name, StartMS: t.Start.Milliseconds(), EndMS: t.End.Milliseconds()})
+	}
+	for _, g := range info.Gaps {
+		out.Gaps = append(out.Gaps, gapJSON{AtMS: g.At.Milliseconds(), DurationMS: g.Wall.Milliseconds(), Reason: g.Reason})
+	}
+	if info.State != live.RecDeleted {
+		q := ""
+		if !info.Public && token != "" {
+			q = "?token=" + url.QueryEscape(token)
+		}
+		out.PlaylistURL = b + "/replay/" + info.Space.ID + "/index.m3u8" + q
+		out.DownloadURL = b + "/replay/" + info.Space.ID + "/recording.opus" + q
+		out.ReplayURL = b + "/r/" + info.Space.ID + q
+	}
+	return out
+}
+
+// token returns the bearer token of a request (header or ?token=).
+func token(r *http.Request) string {
+	if t := auth.FromHeader(r.Header.Get("Authorization")); t != "" {
+		return t
+	}
+	return r.URL.Query().Get("token")
+}
+
+// canSeeRecording reports whether r may see the recording described by
+// info: anyone once public, otherwise its host or an operator.
+func (a *API) canSeeRecording(r *http.Request, info live.RecordingInfo) bool {
+	if info.Public {
+		return true
+	}
+	_, err := a.authorize(r, info.Space.ID, auth.RoleHost)
+	return err == nil
+}
+
+func (a *API) getRecording(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	info, err := a.svc.Recording(r.Context(), id)
+	if err != nil && !(errors.Is(err, space.ErrNotFound) && info.State == live.RecDeleted) {
+		a.fail(w, r, err)
+		return
+	}
+	if !a.canSeeRecording(r, info) {
+		// Never a hint that an unpublished recording exists.
+		a.fail(w, r, space.ErrNotFound)
+		return
+	}
+	out := a.recordingJSON(r, info, token(r))
+	if t := r.URL.Query().Get("t"); t != "" {
+		d, err := parseOffset(t)
+		if err != nil {
+			a.fail(w, r, newError(http.StatusBadRequest, "bad_time", err.Error()))
+			return
+		}
+		if d > info.Duration {
+			a.fail(w, r, newError(http.StatusBadRequest, "beyond_end", "t is beyond the end of the recording ("+info.Duration.Round(time.Second).String()+")"))
+			return
+		}
+		ms := d.Milliseconds()
+		out.StartMS = &ms
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) patchSpace(w http.ResponseWriter, r *http.Request) {
+	id, _, ok := a.guard(w, r, auth.RoleHost)
+	if !ok {
+		return
+	}
+	var req struct {
+		Record *bool `json:"record"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.Record == nil {
+		a.fail(w, r, newError(http.StatusBadRequest, "invalid", `body must be {"record": true|false}`))
+		return
+	}
+	sp, err := a.svc.SetRecord(r.Context(), id, *req.Record)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a.spaceJSON(r, sp))
+}
+
+func (a *API) publishRecording(w http.ResponseWriter, r *http.Request) {
+	id, _, ok := a.guard(w, r, auth.RoleHost)
+	if !ok {
+		return
+	}
+	var req struct {
+		At *time.Time `json:"at"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var at time.Time
+	if req.At != nil {
+		at = *req.At
+	}
+	info, err := a.svc.PublishRecording(r.Context(), id, at)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a.recordingJSON(r, info, token(r)))
+}
+
+func (a *API) unpublishRecording(w http.ResponseWriter, r *http.Request) {
+	id, _, ok := a.guard(w, r, auth.RoleHost)
+	if !ok {
+		return
+	}
+	info, err := a.svc.UnpublishRecording(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a.recordingJSON(r, info, token(r)))
+}
+
+func (a *API) deleteRecording(w http.ResponseWriter, r *http.Request) {
+	id, c, ok := a.guard(w, r, auth.RoleHost)
+	if !ok {
+		return
+	}
+	if err := a.svc.DeleteRecording(r.Context(), id, string(c.Role)); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) listRecordings(w http.ResponseWriter, r *http.Request) {
+	if _, err := a.authorize(r, "", auth.RoleOperator); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	list, err := a.svc.Recordings(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]recordingJSON, len(list))
+	for i, info := range list {
+		out[i] = a.recordingJSON(r, info, "")
+		out[i].Title = info.Space.Title
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"recordings": out})
+}
+
+// ReplayPolicy answers the replay server's question for a request: public
+// recordings to anyone, private ones to their host and operators.
+func (a *API) ReplayPolicy(r *http.Request, id string) (public, ok bool) {
+	if a.svc.ReplayPublic(r.Context(), id) {
+		return true, true
+	}
+	if _, err := a.authorize(r, id, auth.RoleHost); err != nil {
+		return false, false
+	}
+	info, err := a.svc.Space(r.Context(), id)
+	return false, err == nil && info.State != space.Scheduled
+}

@@ -1,0 +1,481 @@
+package record
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/podium-live/podium/internal/hls"
+)
+
+// Policy decides who may see a space's recording. ok=false → 404 (no hint
+// that it exists). public=true → published: cached publicly and, where
+// the content cannot change, immutably.
+type Policy func(r *http.Request, spaceID string) (public, ok bool)
+
+// Precomputed header values, shared by every response: never modified.
+var (
+	hvCORS       = []string{"*"}
+	hvExpose     = []string{"Content-Length, Content-Range, Accept-Ranges"}
+	hvPlaylist   = []string{"application/vnd.apple.mpegurl"}
+	hvMP4        = []string{"audio/mp4"}
+	hvOgg        = []string{"audio/ogg"}
+	hvText       = []string{"text/plain; charset=utf-8"}
+	hvNosniff    = []string{"nosniff"}
+	hvAllow      = []string{"GET, HEAD"}
+	hvImmutable  = []string{"public, max-age=31536000, immutable"}
+	hvVOD        = []string{"public, max-age=60"}
+	hvPublicLive = []string{"public, max-age=5"} // still recording: changes every part
+	hvPrivate    = []string{"private, no-store"}
+	hvNoStore    = []string{"no-store"}
+)
+
+// Cache budgets.
+const (
+	recCacheEntries  = 32       // loaded indexes
+	segCacheBytes    = 64 << 20 // built segments
+	downloadMaxStale = time.Minute
+)
+
+// Server serves recordings under Prefix: HLS VOD/EVENT playlists of 6 s
+// fMP4 segments in the live stream's format, and the Ogg Opus download.
+// It holds no per-listener state.
+//
+// Concurrency: mu guards recs, segs, complete, completeFn and built;
+// nothing is done under mu but map and list operations. dlMu serializes
+// download builds (one at a time per server: each is a full read of a
+// recording). Lock order: dlMu before mu. Loaded Recordings and segment
+// bytes are immutable and used outside the lock.
+type Server struct {
+	st     Storage
+	policy Policy
+	log    *slog.Logger
+	init   []byte
+	initCL []string
+
+	mu         sync.Mutex
+	recs       *lru[string, *Recording]
+	segs       *lru[segKey, *segEntry]
+	complete   map[string]bool
+	completeFn func(spaceID string) bool
+	built      map[string]download // last download built per space
+
+	dlMu sync.Mutex
+}
+
+var _ http.Handler = (*Server)(nil)
+
+type segKey struct {
+	id           string
+	first, count int
+}
+
+type segEntry struct {
+	body []byte
+	clen []string
+}
+
+// download is a built download object.
+type download struct {
+	name    string
+	version string
+	size    int64
+	built   time.Time
+}
+
+// NewServer returns a Server reading from st, asking policy on every
+// request. log may be nil.
+func NewServer(st Storage, policy Policy, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	init, err := hls.InitSegment()
+	if err != nil {
+		panic(err) // depends on constants only
+	}
+	return &Server{
+		st: st, policy: policy, log: log,
+		init: init, initCL: []string{strconv.Itoa(len(init))},
+		recs:     newLRU[string, *Recording](recCacheEntries, func(*Recording) int64 { return 1 }),
+		segs:     newLRU[segKey, *segEntry](segCacheBytes, func(e *segEntry) int64 { return int64(len(e.body)) + 64 }),
+		complete: map[string]bool{},
+		built:    map[string]download{},
+	}
+}
+
+// SetComplete says whether spaceID's recording is final (the space ended
+// and will not record again): a complete recording is served as a VOD
+// playlist with EXT-X-ENDLIST and, when public, cached immutably. Until
+// told, a recording is not complete (an EVENT playlist).
+func (s *Server) SetComplete(spaceID string, complete bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.complete[spaceID] = complete
+}
+
+// SetCompleteFunc installs a fallback asked for spaces SetComplete was
+// never called for (e.g. after a restart). It must be cheap and safe for
+// concurrent use.
+func (s *Server) SetCompleteFunc(f func(spaceID string) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.completeFn = f
+}
+
+// Forget drops cached state of spaceID (after deletion, or when a
+// session ends).
+func (s *Server) Forget(spaceID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recs.remove(spaceID)
+	s.segs.removeIf(func(k segKey) bool { return k.id == spaceID })
+	delete(s.built, spaceID)
+}
+
+func (s *Server) isComplete(id string) bool {
+	s.mu.Lock()
+	c, ok := s.complete[id]
+	fn := s.completeFn
+	s.mu.Unlock()
+	if !ok && fn != nil {
+		c = fn(id)
+		if c { // complete is final: ask once
+			s.mu.Lock()
+			s.complete[id] = true
+			s.mu.Unlock()
+		}
+	}
+	return c
+}
+
+// httpError is a refused request: its status and the text shown.
+type httpError struct {
+	status int
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+var (
+	errNotFoundHTTP = &httpError{http.StatusNotFound, "not found\n"}
+	errMethod       = &httpError{http.StatusMethodNotAllowed, "method not allowed\n"}
+	errInternal     = &httpError{http.StatusInternalServerError, "internal error\n"}
+)
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h["Access-Control-Allow-Origin"] = hvCORS
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		s.fail(w, errMethod)
+		return
+	}
+	req, ok := parseReplayPath(r.URL.Path)
+	if !ok {
+		s.fail(w, errNotFoundHTTP)
+		return
+	}
+	public, ok := s.policy(r, req.id)
+	if !ok {
+		s.fail(w, errNotFoundHTTP)
+		return
+	}
+	var err error
+	switch req.kind {
+	case kindInit:
+		s.setCache(h, public, hvImmutable)
+		s.write(w, r, hvMP4, s.initCL, s.init)
+	case kindSegment:
+		err = s.serveSegment(w, r, req, public)
+	case kindPlaylist:
+		err = s.servePlaylist(w, r, req.id, public)
+	case kindDownload:
+		err = s.serveDownload(w, r, req.id, public)
+	}
+	if err != nil {
+		var he *httpError
+		if !errors.As(err, &he) {
+			if errors.Is(err, ErrNotFound) {
+				he = errNotFoundHTTP
+			} else {
+				s.log.Error("replay", "space", req.id, "err", err)
+				he = errInternal
+			}
+		}
+		s.fail(w, he)
+	}
+}
+
+// setCache sets Cache-Control: hv when public, private/no-store otherwise.
+func (s *Server) setCache(h http.Header, public bool, hv []string) {
+	if public {
+		h["Cache-Control"] = hv
+	} else {
+		h["Cache-Control"] = hvPrivate
+	}
+}
+
+// write sends a complete body (not for HEAD).
+func (s *Server) write(w http.ResponseWriter, r *http.Request, ctype, clen []string, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = ctype
+	h["Content-Length"] = clen
+	h["X-Content-Type-Options"] = hvNosniff
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}
+
+// fail is the one place errors become responses.
+func (s *Server) fail(w http.ResponseWriter, e *httpError) {
+	h := w.Header()
+	delete(h, "Content-Disposition")
+	delete(h, "ETag")
+	delete(h, "Last-Modified")
+	h["Cache-Control"] = hvNoStore
+	h["Content-Type"] = hvText
+	h["X-Content-Type-Options"] = hvNosniff
+	if e.status == http.StatusMethodNotAllowed {
+		h["Allow"] = hvAllow
+	}
+	h.Set("Content-Length", strconv.Itoa(len(e.msg)))
+	w.WriteHeader(e.status)
+	io.WriteString(w, e.msg)
+}
+
+// recording returns spaceID's current index: the cached one when the
+// session files are unchanged (one List), else a reload that rescans only
+// what grew.
+func (s *Server) recording(id string) (*Recording, error) {
+	l, err := listSessions(s.st, id)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	prev, _ := s.recs.get(id)
+	s.mu.Unlock()
+	if prev != nil && prev.version == l.version {
+		return prev, nil
+	}
+	rec, err := load(s.st, id, l, prev)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.recs.put(id, rec)
+	s.mu.Unlock()
+	return rec, nil
+}
+
+// serveSegment serves packets first..first+count-1 as one fMP4 fragment,
+// built once and cached: the URL names its packets exactly, so its
+// content never changes.
+func (s *Server) serveSegment(w http.ResponseWriter, r *http.Request, req replayReq, public bool) error {
+	key := segKey{req.id, req.first, req.count}
+	s.mu.Lock()
+	e, ok := s.segs.get(key)
+	s.mu.Unlock()
+	if !ok {
+		rec, err := s.recording(req.id)
+		if err != nil {
+			return err
+		}
+		if req.first+req.count > rec.Frames() {
+			return errNotFoundHTTP
+		}
+		pkts, err := rec.Packets(req.first, req.count)
+		if err != nil {
+			return err
+		}
+		body, err := hls.BuildFragment(uint32(req.first/SegmentPackets)+1, uint64(req.first)*frameSamples, pkts)
+		if err != nil {
+			return err
+		}
+		e = &segEntry{body: body, clen: []string{strconv.Itoa(len(body))}}
+		s.mu.Lock()
+		s.segs.put(key, e)
+		s.mu.Unlock()
+	}
+	s.setCache(w.Header(), public, hvImmutable)
+	s.write(w, r, hvMP4, e.clen, e.body)
+	return nil
+}
+
+// servePlaylist serves the media playlist: every segment of the
+// recording and EXT-X-ENDLIST when complete (VOD); only full segments,
+// which never change, while not complete (EVENT).
+func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, id string, public bool) error {
+	rec, err := s.recording(id)
+	if err != nil {
+		return err
+	}
+	complete := s.isComplete(id)
+	query := ""
+	if !public {
+		if tok := r.URL.Query().Get("token"); tok != "" {
+			query = "?token=" + url.QueryEscape(tok)
+		}
+	}
+	body := appendPlaylist(nil, rec.Frames(), complete, query)
+	switch {
+	case complete:
+		s.setCache(w.Header(), public, hvVOD)
+	default:
+		s.setCache(w.Header(), public, hvPublicLive)
+	}
+	s.write(w, r, hvPlaylist, []string{strconv.Itoa(len(body))}, body)
+	return nil
+}
+
+// appendPlaylist appends the playlist of a recording of frames packets.
+// query (empty or "?token=...") is appended to every URI.
+func appendPlaylist(b []byte, frames int, complete bool, query string) []byte {
+	b = append(b, "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:0\n"...)
+	if complete {
+		b = append(b, "#EXT-X-PLAYLIST-TYPE:VOD\n"...)
+	} else {
+		b = append(b, "#EXT-X-PLAYLIST-TYPE:EVENT\n"...)
+	}
+	b = append(b, "#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"init.mp4"...)
+	b = append(b, query...)
+	b = append(b, "\"\n"...)
+	for first := 0; first < frames; first += SegmentPackets {
+		n := min(SegmentPackets, frames-first)
+		if n < SegmentPackets && !complete {
+			break // a partial segment's URI would change as it fills
+		}
+		b = append(b, "#EXTINF:"...)
+		b = strconv.AppendFloat(b, float64(n)*0.02, 'f', 3, 64)
+		b = append(b, ",\n"...)
+		b = strconv.AppendInt(b, int64(first), 10)
+		b = append(b, '-')
+		b = strconv.AppendInt(b, int64(n), 10)
+		b = append(b, ".m4s"...)
+		b = append(b, query...)
+		b = append(b, '\n')
+	}
+	if complete {
+		b = append(b, "#EXT-X-ENDLIST\n"...)
+	}
+	return b
+}
+
+// serveDownload serves the whole recording as Ogg Opus with Range
+// support. The file is built once per recording version and kept in
+// storage as "<id>/recording-<version hash>.opus"; while still
+// recording, a build up to a minute old is served rather than building
+// on every request.
+func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, id string, public bool) error {
+	complete := s.isComplete(id)
+	d, err := s.download(id, complete)
+	if err != nil {
+		return err
+	}
+	obj, err := s.st.Open(d.name)
+	if err != nil {
+		return err
+	}
+	defer obj.Close()
+	if obj.Size() != d.size {
+		s.mu.Lock()
+		delete(s.built, id)
+		s.mu.Unlock()
+		return fmt.Errorf("record: download %s has %d bytes, want %d", d.name, obj.Size(), d.size)
+	}
+	h := w.Header()
+	switch {
+	case complete:
+		s.setCache(h, public, hvImmutable)
+	default:
+		s.setCache(h, public, hvPublicLive)
+	}
+	h["Content-Type"] = hvOgg
+	h["Access-Control-Expose-Headers"] = hvExpose
+	h.Set("Content-Disposition", `attachment; filename="`+id+`.opus"`)
+	h.Set("ETag", `"`+d.name[len(id)+len("/recording-"):len(d.name)-len(".opus")]+`"`)
+	http.ServeContent(w, r, "", d.built, io.NewSectionReader(obj, 0, d.size))
+	return nil
+}
+
+// download returns the built download to serve, building it if needed.
+func (s *Server) download(id string, complete bool) (download, error) {
+	s.dlMu.Lock()
+	defer s.dlMu.Unlock()
+	rec, err := s.recording(id)
+	if err != nil {
+		return download{}, err
+	}
+	s.mu.Lock()
+	d, ok := s.built[id]
+	s.mu.Unlock()
+	if ok && (d.version == rec.Version() || !complete && time.Since(d.built) < downloadMaxStale) {
+		return d, nil
+	}
+	hv := fnv.New64a()
+	hv.Write([]byte(rec.Version()))
+	d = download{
+		name:    fmt.Sprintf("%s/recording-%016x.opus", id, hv.Sum64()),
+		version: rec.Version(),
+		size:    rec.OggSize(),
+	}
+	// A build left by an earlier run (or another node) is reused when it
+	// is whole: its size is known in advance.
+	if obj, err := s.st.Open(d.name); err == nil {
+		size := obj.Size()
+		obj.Close()
+		if size != d.size {
+			if err := s.st.Remove(d.name); err != nil {
+				return download{}, err
+			}
+			if err := s.build(rec, d.name); err != nil {
+				return download{}, err
+			}
+		}
+	} else if errors.Is(err, ErrNotFound) {
+		if err := s.build(rec, d.name); err != nil {
+			return download{}, err
+		}
+	} else {
+		return download{}, err
+	}
+	d.built = time.Now()
+	// Older builds are no longer served.
+	if infos, err := s.st.List(id + "/recording-"); err == nil {
+		for _, in := range infos {
+			if in.Name != d.name {
+				_ = s.st.Remove(in.Name)
+			}
+		}
+	}
+	s.mu.Lock()
+	s.built[id] = d
+	s.mu.Unlock()
+	return d, nil
+}
+
+func (s *Server) build(rec *Recording, name string) error {
+	a, err := s.st.Append(name)
+	if err != nil {
+		return err
+	}
+	err = rec.WriteOgg(a)
+	if err == nil {
+		err = a.Sync()
+	}
+	if cerr := a.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = s.st.Remove(name)
+		return fmt.Errorf("record: build download %s: %w", name, err)
+	}
+	return nil
+}
