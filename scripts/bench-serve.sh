@@ -21,8 +21,12 @@ GOMAXPROCS=1 taskset -c 1 ./bin/podium demo --addr 127.0.0.1:$port --debug-addr 
 for _ in $(seq 50); do grep -q 'hls/sp_' "$work/podium.out" 2>/dev/null && break; sleep 0.2; done
 id=$(grep -o 'hls/sp_[a-z0-9]*' "$work/podium.out" | head -1 | cut -d/ -f2)
 [ -n "$id" ] || { echo "podium did not start:"; cat "$work/podium.err"; exit 1; }
-sleep 6
+sleep 8
 base=http://127.0.0.1:$port/hls/$id
+host=$(grep -o 'token=[A-Za-z0-9._-]*' "$work/podium.out" | head -1 | cut -d= -f2)
+curl -sf -X POST -H "Authorization: Bearer $host" -H 'Content-Type: application/json' -d '{}' \
+  "http://127.0.0.1:$port/api/spaces/$id/recording/publish" >/dev/null
+replay=http://127.0.0.1:$port/replay/$id/0-300.m4s
 pl=$(curl -sf "$base/index.m3u8")
 last=$(printf '%s\n' "$pl" | grep -o 'URI="[0-9]*\.[0-9]*\.m4s"' | tail -4 | head -1 | tr -d '"' | cut -d= -f2)
 msn=${last%%.*}; rest=${last#*.}; part=${rest%%.*}
@@ -30,6 +34,7 @@ q="_HLS_msn=$msn&_HLS_part=$part"
 mkdir -p "$work/www/hls/$id"
 curl -sf "$base/$last" -o "$work/www/hls/$id/$last"
 curl -sf "$base/index.m3u8?$q" -o "$work/www/hls/$id/index.m3u8"
+curl -sf "$replay" -o "$work/www/hls/$id/0-300.m4s"
 chmod -R a+rX "$work/www"
 cat >"$work/nginx.conf" <<CONF
 worker_processes 1;
@@ -60,8 +65,11 @@ run() { # name url
     "$(printf '%s\n' "$out" | awk '$1=="50%" {print $2}')" \
     "$(printf '%s\n' "$out" | awk '$1=="99%" {print $2}')"
 }
+echo "replay segment $(curl -sf "$replay" | wc -c) bytes (published recording of the live demo space)"
 echo "part $last ($(stat -c %s "$work/www/hls/$id/$last") bytes), playlist ($(stat -c %s "$work/www/hls/$id/index.m3u8") bytes); $conns connections, ${secs}s each, server on 1 core"
 run "podium part" "$base/$last"
 run "nginx part" "http://127.0.0.1:$nport/hls/$id/$last"
 run "podium blocking playlist" "$base/index.m3u8?$q"
+run "podium replay segment (6 s)" "$replay"
+run "nginx replay segment (same bytes)" "http://127.0.0.1:$nport/hls/$id/0-300.m4s"
 run "nginx playlist (static file)" "http://127.0.0.1:$nport/hls/$id/index.m3u8?$q"

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // TestRecordingAccess checks who may see, publish and delete a recording,

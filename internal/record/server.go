@@ -64,6 +64,9 @@ type Server struct {
 	recs       *lru[string, *Recording]
 	segs       *lru[segKey, *segEntry]
 	complete   map[string]bool
+	// notYet remembers when completeFn last said "not complete", so a
+	// busy in-progress replay asks it at most once a second.
+	notYet map[string]time.Time
 	completeFn func(spaceID string) bool
 	built      map[string]download // last download built per space
 
@@ -106,6 +109,7 @@ func NewServer(st Storage, policy Policy, log *slog.Logger) *Server {
 		recs:     newLRU[string, *Recording](recCacheEntries, func(*Recording) int64 { return 1 }),
 		segs:     newLRU[segKey, *segEntry](segCacheBytes, func(e *segEntry) int64 { return int64(len(e.body)) + 64 }),
 		complete: map[string]bool{},
+		notYet:   map[string]time.Time{},
 		built:    map[string]download{},
 	}
 }
@@ -143,15 +147,23 @@ func (s *Server) isComplete(id string) bool {
 	s.mu.Lock()
 	c, ok := s.complete[id]
 	fn := s.completeFn
+	asked, recently := s.notYet[id]
 	s.mu.Unlock()
-	if !ok && fn != nil {
-		c = fn(id)
-		if c { // complete is final: ask once
-			s.mu.Lock()
-			s.complete[id] = true
-			s.mu.Unlock()
-		}
+	if ok || fn == nil || (recently && time.Since(asked) < time.Second) {
+		return c
 	}
+	c = fn(id)
+	s.mu.Lock()
+	if c { // complete is final: ask once
+		s.complete[id] = true
+		delete(s.notYet, id)
+	} else {
+		if len(s.notYet) > 10000 {
+			clear(s.notYet)
+		}
+		s.notYet[id] = time.Now()
+	}
+	s.mu.Unlock()
 	return c
 }
 
