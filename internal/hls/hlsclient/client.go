@@ -44,6 +44,12 @@ type Player struct {
 	// and 429 (capped exponential backoff with full jitter, honouring
 	// Retry-After). Default 5.
 	MaxRetries int
+	// OnMedia, if set, is called after each part (or segment) is played
+	// with the duration of the new media it carried, so a caller can model
+	// a playout buffer (the load tool measures stalls this way).
+	OnMedia func(d time.Duration)
+
+	timeScale int64 // of the Opus track, from the init segment
 
 	requests, bytes, parts, packets, retries, gaps atomic.Int64
 }
@@ -208,6 +214,7 @@ func (p *Player) deliver(body []byte, trackID int, next *int64, dedup bool) erro
 		return err
 	}
 	p.parts.Add(1)
+	var ticks int64 // media delivered
 	for _, part := range parts {
 		for _, tr := range part.Tracks {
 			if tr.ID != trackID {
@@ -221,10 +228,14 @@ func (p *Player) deliver(body []byte, trackID int, next *int64, dedup bool) erro
 						p.OnPacket(s.Payload, pts)
 					}
 					*next = pts + int64(s.Duration)
+					ticks += int64(s.Duration)
 				}
 				pts += int64(s.Duration)
 			}
 		}
+	}
+	if p.OnMedia != nil && p.timeScale > 0 {
+		p.OnMedia(time.Duration(ticks) * time.Second / time.Duration(p.timeScale))
 	}
 	return nil
 }
@@ -244,6 +255,7 @@ func (p *Player) loadInit(ctx context.Context, u string) (int, error) {
 	}
 	for _, tr := range init.Tracks {
 		if _, ok := tr.Codec.(*codecs.Opus); ok {
+			p.timeScale = int64(tr.TimeScale)
 			return tr.ID, nil
 		}
 	}

@@ -1,0 +1,152 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/podium-live/podium/internal/hls/hlsclient"
+)
+
+// startNginx runs Debian's nginx with the shipped caching configuration in
+// front of origin and returns its base URL.
+func startNginx(t *testing.T, origin string) string {
+	t.Helper()
+	if _, err := exec.LookPath("nginx"); err != nil {
+		t.Fatal("nginx is needed (make deps installs it)")
+	}
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	cache := filepath.Join(dir, "cache")
+	os.MkdirAll(cache, 0o777)
+	os.Chmod(cache, 0o777)
+	tmpl, err := os.ReadFile("../../deploy/nginx/podium-cache.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	site := strings.NewReplacer("__LISTEN__", "127.0.0.1:"+strconv.Itoa(port), "__ORIGIN__", origin, "__CACHE_DIR__", cache).Replace(string(tmpl))
+	if err := os.WriteFile(filepath.Join(dir, "site.conf"), []byte(site), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// As root, nginx's workers would run as nobody and could not write the
+	// test's cache; keep them as the invoking user.
+	user := ""
+	if os.Geteuid() == 0 {
+		user = "user root root;\n"
+	}
+	main := user + `worker_processes 1;
+daemon off;
+pid ` + dir + `/nginx.pid;
+error_log ` + dir + `/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ` + dir + `/body;
+  proxy_temp_path ` + dir + `/proxy;
+  include ` + dir + `/site.conf;
+}
+`
+	conf := filepath.Join(dir, "nginx.conf")
+	os.WriteFile(conf, []byte(main), 0o644)
+	cmd := exec.Command("nginx", "-c", conf, "-p", dir)
+	out, _ := os.Create(filepath.Join(dir, "stderr"))
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	for i := 0; ; i++ {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			return base
+		}
+		if i > 100 {
+			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			t.Fatalf("nginx did not start: %v\n%s", err, b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestCacheCollapsesListeners puts the shipped nginx caching configuration
+// in front of podium and shows that ten times more listeners through the
+// cache leave origin requests per part flat.
+func TestCacheCollapsesListeners(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	n := startNode(t)
+	sp := n.createSpace(t)
+	id, host := sp.Space.ID, sp.HostToken
+	n.api(t, "POST", "/api/spaces/"+id+"/start", host, nil, nil)
+	n.speak(t, id, n.invite(t, id, host, "Cara"), "Cara", 440, 0, nil)
+	cdn := startNginx(t, strings.TrimPrefix(n.base, "http://"))
+	time.Sleep(2500 * time.Millisecond) // a first segment exists
+
+	if resp, err := http.Get(cdn + "/hls/" + id + "/index.m3u8"); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("playlist through the cache: %d", resp.StatusCode)
+		}
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1000}}
+	// phase plays `players` listeners through the cache for d and returns
+	// origin requests per part produced, and packets each player got.
+	phase := func(players int, d time.Duration) (parts, playlists float64, minPackets int64) {
+		ctx, cancel := context.WithCancel(context.Background())
+		counts := make([]atomic.Int64, players)
+		var wg sync.WaitGroup
+		for i := 0; i < players; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				hlsclient.Play(ctx, client, cdn+"/hls/"+id+"/index.m3u8", func([]byte, int64) { counts[i].Add(1) })
+			}(i)
+		}
+		time.Sleep(2 * time.Second) // players settle at the live edge
+		before := n.hls.Stats()
+		for i := range counts {
+			counts[i].Store(0)
+		}
+		time.Sleep(d)
+		after := n.hls.Stats()
+		cancel()
+		wg.Wait()
+		produced := d.Seconds() / 0.2
+		minPackets = 1 << 62
+		for i := range counts {
+			minPackets = min(minPackets, counts[i].Load())
+		}
+		return float64(after.Parts-before.Parts) / produced,
+			float64(after.BlockingPlaylists+after.Playlists-before.BlockingPlaylists-before.Playlists) / produced,
+			minPackets
+	}
+	p1, l1, m1 := phase(10, 6*time.Second)
+	p2, l2, m2 := phase(100, 6*time.Second)
+	t.Logf("10 listeners: %.2f part and %.2f playlist requests per part at the origin; 100 listeners: %.2f and %.2f", p1, l1, p2, l2)
+	want := int64(6 * 50 * 8 / 10) // packets in 6 s, allowing 20% for edges
+	if m1 < want || m2 < want {
+		t.Errorf("slowest listener got %d (10 listeners) and %d (100 listeners) packets in 6 s, want ≥ %d", m1, m2, want)
+	}
+	for _, v := range []struct {
+		name string
+		got  float64
+	}{{"parts, 10 listeners", p1}, {"parts, 100 listeners", p2}, {"playlists, 10 listeners", l1}, {"playlists, 100 listeners", l2}} {
+		if v.got > 1.25 {
+			t.Errorf("%s: %.2f origin requests per part, want at most one per part per cache", v.name, v.got)
+		}
+	}
+}
