@@ -40,7 +40,8 @@ type App struct {
 	hls    *hls.Server
 	reg    *prometheus.Registry
 
-	ln, debugLn   net.Listener
+	ln            *capListener
+	debugLn       net.Listener
 	srv, debugSrv *http.Server
 
 	operatorToken string
@@ -116,9 +117,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
-	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
 		return nil, fmt.Errorf("app: listen %s: %w", cfg.Addr, err)
 	}
+	maxConns := cfg.MaxConns
+	if maxConns == 0 {
+		maxConns = defaultMaxConns()
+	}
+	a.ln = newCapListener(ln, maxConns)
+	a.srv.ConnState = a.ln.connState
 	if cfg.DebugAddr != "" {
 		if a.debugLn, err = net.Listen("tcp", cfg.DebugAddr); err != nil {
 			return nil, fmt.Errorf("app: listen debug %s: %w", cfg.DebugAddr, err)
@@ -199,6 +207,7 @@ func (a *App) Run(ctx context.Context) error {
 	defer stopHLS()
 	go a.hls.Run(hctx) // heartbeat: bounds how long a blocked playlist request waits on a stalled stream
 	go a.retention(hctx)
+	go a.ln.reap(hctx.Done())
 	go func() { errc <- a.srv.Serve(a.ln) }()
 	if a.debugSrv != nil {
 		go func() { errc <- a.debugSrv.Serve(a.debugLn) }()

@@ -16,6 +16,10 @@ func (a *App) registerMetrics() {
 			func() float64 { _, _, o := a.svc.Counts(); return float64(o) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "podium_recordings_failing", Help: "Live spaces whose recording is failing (disk full, unwritable storage)."},
 			func() float64 { return float64(a.svc.RecordingProblems()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "podium_conns_open", Help: "Open connections on the public listener."},
+			func() float64 { return float64(a.ln.open.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "podium_conns_rejected_total", Help: "Connections refused with a fast 503 because the connection cap was reached."},
+			func() float64 { return float64(a.ln.rejected.Load()) }),
 		hlsCollector{a},
 	)
 }

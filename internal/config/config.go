@@ -28,6 +28,9 @@ type Config struct {
 	// PublicURL is the base URL in links (listener pages, invites);
 	// empty = taken from each request's Host header.
 	PublicURL string `json:"public_url"`
+	// MaxConns caps open connections on the public listener; past it new
+	// connections get a fast 503. 0 = four fifths of the open-file limit.
+	MaxConns int `json:"max_conns"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel   string     `json:"log_level"`
 	ICE        ICE        `json:"ice"`
@@ -156,6 +159,7 @@ func (c *Config) Flags(fs *flag.FlagSet) func() {
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory (database, secrets, recordings)")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "base URL used in links, e.g. https://podium.example")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
+	fs.IntVar(&c.MaxConns, "max-conns", c.MaxConns, "connection cap on the public listener (0: 4/5 of the open-file limit)")
 	fs.IntVar(&c.ICE.UDPPort, "ice-udp-port", c.ICE.UDPPort, "single UDP port for all WebRTC speakers (0: ephemeral ports)")
 	fs.IntVar(&c.ICE.TCPPort, "ice-tcp-port", c.ICE.TCPPort, "TCP port for ICE-TCP fallback (0: off)")
 	ips := fs.String("ice-public-ip", strings.Join(c.ICE.PublicIPs, ","), "public IPs of this node behind 1:1 NAT, comma separated")
@@ -173,6 +177,9 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.DebugAddr); err != nil {
 			bad("debug_addr %q: want host:port or empty", c.DebugAddr)
 		}
+	}
+	if c.MaxConns < 0 {
+		bad("max_conns %d: want 0 (automatic) or a positive number", c.MaxConns)
 	}
 	if c.DataDir == "" {
 		bad("data_dir is empty")

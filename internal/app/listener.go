@@ -1,0 +1,134 @@
+package app
+
+import (
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// capListener is the first, cheapest layer of overload protection: it
+// holds at most max connections open; past that it answers each new
+// connection with a canned 503 and closes it at once, so the process never
+// runs out of file descriptors and a flood is refused before any HTTP
+// parsing. It also tracks idle keep-alive connections and closes them
+// sooner as the listener fills up.
+type capListener struct {
+	net.Listener
+	max      int64
+	open     atomic.Int64
+	rejected atomic.Uint64
+
+	mu   sync.Mutex // guards idle
+	idle map[net.Conn]time.Time
+}
+
+var busyResponse = []byte("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Type: application/json\r\nContent-Length: 57\r\nConnection: close\r\n\r\n" +
+	`{"error":"server busy, retry later","code":"overloaded"}` + "\n")
+
+func newCapListener(ln net.Listener, max int) *capListener {
+	return &capListener{Listener: ln, max: int64(max), idle: map[net.Conn]time.Time{}}
+}
+
+// defaultMaxConns leaves a fifth of the process's file descriptors for
+// WebRTC sockets, the database, recordings and the debug listener.
+func defaultMaxConns() int {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur == 0 {
+		return 1000
+	}
+	n := int(rl.Cur) * 4 / 5
+	return max(min(n, 1_000_000), 64)
+}
+
+// Accept returns the next connection under the cap.
+func (l *capListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if l.open.Add(1) > l.max {
+			l.open.Add(-1)
+			l.rejected.Add(1)
+			c.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+			c.Write(busyResponse)
+			c.Close()
+			continue
+		}
+		return &capConn{Conn: c, l: l}, nil
+	}
+}
+
+type capConn struct {
+	net.Conn
+	l    *capListener
+	once sync.Once
+}
+
+func (c *capConn) Close() error {
+	c.once.Do(func() {
+		c.l.open.Add(-1)
+		c.l.mu.Lock()
+		delete(c.l.idle, c)
+		c.l.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+// utilization is the share of the cap in use.
+func (l *capListener) utilization() float64 { return float64(l.open.Load()) / float64(l.max) }
+
+// idleTimeout shrinks as the listener fills: keep-alive is generous when
+// there is room and short when connections are scarce.
+func (l *capListener) idleTimeout() time.Duration {
+	switch u := l.utilization(); {
+	case u > 0.9:
+		return time.Second
+	case u > 0.7:
+		return 5 * time.Second
+	case u > 0.5:
+		return 20 * time.Second
+	}
+	return 60 * time.Second
+}
+
+// connState is the http.Server ConnState hook that tracks idle connections.
+func (l *capListener) connState(c net.Conn, s http.ConnState) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s == http.StateIdle {
+		l.idle[c] = time.Now()
+	} else {
+		delete(l.idle, c)
+	}
+}
+
+// reap closes connections idle for longer than the current idle timeout.
+// It runs once a second until stop is closed.
+func (l *capListener) reap(stop <-chan struct{}) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			limit := l.idleTimeout()
+			var old []net.Conn
+			l.mu.Lock()
+			for c, since := range l.idle {
+				if now.Sub(since) > limit {
+					old = append(old, c)
+					delete(l.idle, c)
+				}
+			}
+			l.mu.Unlock()
+			for _, c := range old {
+				c.Close()
+			}
+		}
+	}
+}

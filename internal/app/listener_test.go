@@ -1,0 +1,87 @@
+package app
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCapListenerRefusesPastTheCap(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := newCapListener(ln, 3)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }), ConnState: cl.connState}
+	go srv.Serve(cl)
+	defer srv.Close()
+
+	var held []net.Conn
+	for i := 0; i < 3; i++ {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+		c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("conn %d under the cap: %v %v", i, resp, err)
+		}
+	}
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("past the cap: %+v, %v; want a fast 503 with Retry-After", resp, err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(b), "overloaded") {
+		t.Errorf("503 body %q", b)
+	}
+	if cl.rejected.Load() != 1 {
+		t.Errorf("rejected = %d, want 1", cl.rejected.Load())
+	}
+	// A held connection closing frees a place.
+	held[0].Close()
+	deadline := time.Now().Add(2 * time.Second)
+	for cl.open.Load() != 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := cl.open.Load(); got != 2 {
+		t.Fatalf("open after a close = %d, want 2", got)
+	}
+	if got := cl.idleTimeout(); got != 20*time.Second {
+		t.Errorf("idle timeout at 2/3 full = %v, want 20s", got)
+	}
+}
+
+func TestIdleConnectionsReapedUnderPressure(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	cl := newCapListener(ln, 2)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), ConnState: cl.connState}
+	go srv.Serve(cl)
+	defer srv.Close()
+	stop := make(chan struct{})
+	defer close(stop)
+	go cl.reap(stop)
+	var cs []net.Conn
+	for i := 0; i < 2; i++ {
+		c, _ := net.Dial("tcp", ln.Addr().String())
+		c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+		http.ReadResponse(bufio.NewReader(c), nil)
+		cs = append(cs, c)
+	}
+	// Full: idle keep-alive connections are closed within about a second.
+	cs[0].SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := cs[0].Read(make([]byte, 1)); err == nil {
+		t.Fatal("idle connection still open under full pressure")
+	}
+}
