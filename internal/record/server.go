@@ -60,13 +60,13 @@ type Server struct {
 	init   []byte
 	initCL []string
 
-	mu         sync.Mutex
-	recs       *lru[string, *Recording]
-	segs       *lru[segKey, *segEntry]
-	complete   map[string]bool
+	mu       sync.Mutex
+	recs     *lru[string, *Recording]
+	segs     *lru[segKey, *segEntry]
+	complete map[string]bool
 	// notYet remembers when completeFn last said "not complete", so a
 	// busy in-progress replay asks it at most once a second.
-	notYet map[string]time.Time
+	notYet     map[string]time.Time
 	completeFn func(spaceID string) bool
 	built      map[string]download // last download built per space
 
