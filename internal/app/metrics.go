@@ -8,12 +8,7 @@ import (
 // low-cardinality only: never a space or a user.
 func (a *App) registerMetrics() {
 	a.reg.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "podium_spaces_live", Help: "Spaces live on this node."},
-			func() float64 { l, _, _ := a.svc.Counts(); return float64(l) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "podium_speakers", Help: "Speakers on stage on this node."},
-			func() float64 { _, n, _ := a.svc.Counts(); return float64(n) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "podium_mixer_overruns_total", Help: "Mixer ticks produced late (live spaces now on this node)."},
-			func() float64 { _, _, o := a.svc.Counts(); return float64(o) }),
+		liveCollector{a},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "podium_recordings_failing", Help: "Live spaces whose recording is failing (disk full, unwritable storage)."},
 			func() float64 { return float64(a.svc.RecordingProblems()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "podium_conns_open", Help: "Open connections on the public listener."},
@@ -49,4 +44,33 @@ func (c hlsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(hlsRequestsDesc, prometheus.CounterValue, float64(v), kind)
 	}
 	ch <- prometheus.MustNewConstMetric(hlsWaitsDesc, prometheus.CounterValue, float64(st.BlockedWaits))
+}
+
+var (
+	spacesLiveDesc = prometheus.NewDesc("podium_spaces_live", "Spaces live on this node.", nil, nil)
+	speakersDesc   = prometheus.NewDesc("podium_speakers", "Speakers on stage on this node.", nil, nil)
+	overrunsDesc   = prometheus.NewDesc("podium_mixer_overruns_total", "Mixer frames produced late (spaces live now on this node).", nil, nil)
+	mixFramesDesc  = prometheus.NewDesc("podium_mixer_frames_total", "Mixed 20 ms frames (spaces live now on this node).", nil, nil)
+	speakerPktDesc = prometheus.NewDesc("podium_speaker_packets_total",
+		"Speaker packets reaching the mixers, by outcome: accepted, late, dropped; and frames concealed for missing packets (concealed).", []string{"outcome"}, nil)
+)
+
+// liveCollector reads the space service's figures once per scrape.
+type liveCollector struct{ a *App }
+
+func (c liveCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{spacesLiveDesc, speakersDesc, overrunsDesc, mixFramesDesc, speakerPktDesc} {
+		ch <- d
+	}
+}
+
+func (c liveCollector) Collect(ch chan<- prometheus.Metric) {
+	n := c.a.svc.Counts()
+	ch <- prometheus.MustNewConstMetric(spacesLiveDesc, prometheus.GaugeValue, float64(n.LiveSpaces))
+	ch <- prometheus.MustNewConstMetric(speakersDesc, prometheus.GaugeValue, float64(n.Speakers))
+	ch <- prometheus.MustNewConstMetric(overrunsDesc, prometheus.CounterValue, float64(n.Mix.Overruns))
+	ch <- prometheus.MustNewConstMetric(mixFramesDesc, prometheus.CounterValue, float64(n.Mix.Frames))
+	for outcome, v := range map[string]uint64{"accepted": n.Mix.Packets, "late": n.Mix.Late, "dropped": n.Mix.Dropped, "concealed": n.Mix.Concealed} {
+		ch <- prometheus.MustNewConstMetric(speakerPktDesc, prometheus.CounterValue, float64(v), outcome)
+	}
 }

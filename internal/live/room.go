@@ -125,14 +125,24 @@ func (r *room) close(ended bool) {
 	}
 }
 
-func (r *room) counts() (live bool, speakers int, overruns uint64) {
+func (r *room) addCounts(c *Counts) {
 	r.mu.Lock()
-	live = r.state == space.Live
+	if r.state == space.Live {
+		c.LiveSpaces++
+	}
 	if r.mixer != nil {
-		overruns = r.mixer.Overruns()
+		st := r.mixer.Stats()
+		m := &c.Mix
+		m.Frames += st.Frames
+		m.Overruns += st.Overruns
+		m.Packets += st.Packets
+		m.Late += st.Late
+		m.Dropped += st.Dropped
+		m.Concealed += st.Concealed
+		m.Underruns += st.Underruns
 	}
 	r.mu.Unlock()
-	return live, len(r.stage.Speakers()), overruns
+	c.Speakers += len(r.stage.Speakers())
 }
 
 // LiveStatus is the /live document.

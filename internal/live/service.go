@@ -301,21 +301,25 @@ func (s *Service) RecordingProblems() int {
 	return n
 }
 
-// Counts reports live spaces and speakers on stage, for metrics.
-func (s *Service) Counts() (liveSpaces, speakers int, overruns uint64) {
+// Counts are a node's live figures, for metrics.
+type Counts struct {
+	LiveSpaces int
+	Speakers   int
+	// Mix sums the mixer counters of the spaces live now.
+	Mix mix.Stats
+}
+
+// Counts reports live spaces, speakers on stage and mixer counters.
+func (s *Service) Counts() Counts {
 	s.mu.Lock()
 	rooms := make([]*room, 0, len(s.rooms))
 	for _, r := range s.rooms {
 		rooms = append(rooms, r)
 	}
 	s.mu.Unlock()
+	var c Counts
 	for _, r := range rooms {
-		l, n, o := r.counts()
-		if l {
-			liveSpaces++
-		}
-		speakers += n
-		overruns += o
+		r.addCounts(&c)
 	}
-	return
+	return c
 }
