@@ -40,9 +40,10 @@ type App struct {
 	hls    *hls.Server
 	reg    *prometheus.Registry
 
-	ln            *capListener
+	ln, stageLn   *capListener
 	debugLn       net.Listener
 	srv, debugSrv *http.Server
+	stageSrv      *http.Server
 
 	operatorToken string
 	// OperatorTokenPath is where the operator credential is kept.
@@ -127,6 +128,19 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	a.ln = newCapListener(ln, maxConns)
 	a.srv.ConnState = a.ln.connState
+	if cfg.StageAddr != "" {
+		sln, err := net.Listen("tcp", cfg.StageAddr)
+		if err != nil {
+			return nil, fmt.Errorf("app: listen stage %s: %w", cfg.StageAddr, err)
+		}
+		// A few hundred hosts and speakers at most: a small cap of its own.
+		a.stageLn = newCapListener(sln, 1024)
+		a.stageSrv = &http.Server{
+			Handler: a.srv.Handler, ReadHeaderTimeout: a.srv.ReadHeaderTimeout, ReadTimeout: a.srv.ReadTimeout,
+			IdleTimeout: a.srv.IdleTimeout, MaxHeaderBytes: a.srv.MaxHeaderBytes, ErrorLog: a.srv.ErrorLog,
+			ConnState: a.stageLn.connState,
+		}
+	}
 	if cfg.DebugAddr != "" {
 		if a.debugLn, err = net.Listen("tcp", cfg.DebugAddr); err != nil {
 			return nil, fmt.Errorf("app: listen debug %s: %w", cfg.DebugAddr, err)
@@ -175,6 +189,14 @@ func (a *App) OperatorToken() string { return a.operatorToken }
 // Addr is the public listener's address.
 func (a *App) Addr() string { return a.ln.Addr().String() }
 
+// StageURL is the URL of the stage listener, "" when there is none.
+func (a *App) StageURL() string {
+	if a.stageLn == nil {
+		return ""
+	}
+	return "http://" + a.stageLn.Addr().String()
+}
+
 // BaseURL is the URL of the public listener.
 func (a *App) BaseURL() string {
 	if a.cfg.PublicURL != "" {
@@ -202,13 +224,17 @@ func (a *App) Run(ctx context.Context) error {
 		a.closeAll()
 		return fmt.Errorf("app: recover live spaces: %w", err)
 	}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	hctx, stopHLS := context.WithCancel(context.Background())
 	defer stopHLS()
 	go a.hls.Run(hctx) // heartbeat: bounds how long a blocked playlist request waits on a stalled stream
 	go a.retention(hctx)
 	go a.ln.reap(hctx.Done())
 	go func() { errc <- a.srv.Serve(a.ln) }()
+	if a.stageSrv != nil {
+		go a.stageLn.reap(hctx.Done())
+		go func() { errc <- a.stageSrv.Serve(a.stageLn) }()
+	}
 	if a.debugSrv != nil {
 		go func() { errc <- a.debugSrv.Serve(a.debugLn) }()
 	}
@@ -253,6 +279,9 @@ func (a *App) shutdown() {
 	defer cancel()
 	a.svc.Close() // wakes blocked playlist requests via stream Close
 	a.srv.Shutdown(sctx)
+	if a.stageSrv != nil {
+		a.stageSrv.Shutdown(sctx)
+	}
 	if a.debugSrv != nil {
 		a.debugSrv.Shutdown(sctx)
 	}
@@ -274,5 +303,8 @@ func (a *App) closeAll() {
 	}
 	if a.debugLn != nil {
 		a.debugLn.Close()
+	}
+	if a.stageLn != nil {
+		a.stageLn.Close()
 	}
 }

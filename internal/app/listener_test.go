@@ -2,6 +2,7 @@ package app
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -84,4 +85,50 @@ func TestIdleConnectionsReapedUnderPressure(t *testing.T) {
 	if _, err := cs[0].Read(make([]byte, 1)); err == nil {
 		t.Fatal("idle connection still open under full pressure")
 	}
+}
+
+// TestStageListenerReservedForSpeakers fills the public listener to its cap
+// and shows that a speaker still joins through the stage listener.
+func TestStageListenerReservedForSpeakers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	cfg := testConfig(t)
+	cfg.MaxConns = 8
+	cfg.StageAddr = "127.0.0.1:0"
+	a, err := New(t.Context(), cfg, discardLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	n := &node{App: a, base: a.BaseURL()}
+	sp := n.createSpace(t)
+	id, host := sp.Space.ID, sp.HostToken
+	n.api(t, "POST", "/api/spaces/"+id+"/start", host, nil, nil)
+	http.DefaultClient.CloseIdleConnections()
+	var flood []net.Conn
+	for i := 0; i < 8; i++ {
+		c, err := net.Dial("tcp", a.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		flood = append(flood, c)
+	}
+	defer func() {
+		for _, c := range flood {
+			c.Close()
+		}
+	}()
+	time.Sleep(100 * time.Millisecond)
+	if resp, err := http.Get(n.base + "/healthz"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("public listener at its cap answered %d, want 503", resp.StatusCode)
+		}
+	}
+	stage := &node{App: a, base: a.StageURL()}
+	stage.speak(t, id, stage.invite(t, id, host, "Sol"), "Sol", 440, 0, nil)
 }

@@ -21,6 +21,10 @@ import (
 type Config struct {
 	// Addr is where the public HTTP server listens.
 	Addr string `json:"addr"`
+	// StageAddr, when set, is a second public listener with its own
+	// connection cap for hosts and speakers (studio pages, WHIP), so a flood
+	// of listeners on Addr can never keep the stage from connecting.
+	StageAddr string `json:"stage_addr"`
 	// DebugAddr serves /metrics and /debug/pprof; empty disables it.
 	DebugAddr string `json:"debug_addr"`
 	// DataDir holds the database, secrets and recordings.
@@ -109,6 +113,7 @@ func (c *Config) LoadFile(path string) error {
 var env = map[string]func(c *Config, v string) error{
 	"PODIUM_ADDR":       func(c *Config, v string) error { c.Addr = v; return nil },
 	"PODIUM_DEBUG_ADDR": func(c *Config, v string) error { c.DebugAddr = v; return nil },
+	"PODIUM_STAGE_ADDR": func(c *Config, v string) error { c.StageAddr = v; return nil },
 	"PODIUM_DATA":       func(c *Config, v string) error { c.DataDir = v; return nil },
 	"PODIUM_PUBLIC_URL": func(c *Config, v string) error { c.PublicURL = v; return nil },
 	"PODIUM_LOG_LEVEL":  func(c *Config, v string) error { c.LogLevel = v; return nil },
@@ -156,6 +161,7 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 func (c *Config) Flags(fs *flag.FlagSet) func() {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "public HTTP listen address")
 	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "metrics and pprof listen address (empty: off)")
+	fs.StringVar(&c.StageAddr, "stage-addr", c.StageAddr, "separate listener for hosts and speakers (empty: off)")
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory (database, secrets, recordings)")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "base URL used in links, e.g. https://podium.example")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
@@ -172,6 +178,11 @@ func (c *Config) Validate() error {
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("addr %q: want host:port, e.g. 127.0.0.1:8080", c.Addr)
+	}
+	if c.StageAddr != "" {
+		if _, _, err := net.SplitHostPort(c.StageAddr); err != nil {
+			bad("stage_addr %q: want host:port or empty", c.StageAddr)
+		}
 	}
 	if c.DebugAddr != "" {
 		if _, _, err := net.SplitHostPort(c.DebugAddr); err != nil {
