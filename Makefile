@@ -25,7 +25,7 @@ internal/web/dist/.built: web/node_modules/.package-lock.json $(shell find web/s
 	cd web && npm run build
 	touch $@
 
-deps: ## install the Debian packages the tests use (chromium, ffmpeg, nginx, sox)
+deps: ## install the Debian packages the tests use (chromium, firefox-esr, ffmpeg, nginx, sox)
 	./scripts/install-deps.sh
 
 test: deps build test-go test-browser ## everything CI runs
