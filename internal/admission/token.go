@@ -29,12 +29,12 @@ const (
 	// MaxSpaceLen is the longest space id a token can carry.
 	MaxSpaceLen = 64
 
-	macLen     = 16                                // truncated HMAC-SHA256: 128 bits
-	maxPayload = 1 + 8 + 8 + 8 + 1 + MaxSpaceLen   // largest payload of any kind
-	maxRaw     = maxPayload + macLen               // decoded bytes
-	maxTokLen  = (maxRaw*8 + 5) / 6                // encoded characters
-	minKeyLen  = 32                                // bytes; as auth.NewSigner
-	blockSize  = 64                                // SHA-256 block size
+	macLen     = 16                              // truncated HMAC-SHA256: 128 bits
+	maxPayload = 1 + 8 + 8 + 8 + 1 + MaxSpaceLen // largest payload of any kind
+	maxRaw     = maxPayload + macLen             // decoded bytes
+	maxTokLen  = (maxRaw*8 + 5) / 6              // encoded characters
+	minKeyLen  = 32                              // bytes; as auth.NewSigner
+	blockSize  = 64                              // SHA-256 block size
 )
 
 // tokErr is the reason a token did not open; each component maps it to its

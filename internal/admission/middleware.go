@@ -1,0 +1,89 @@
+package admission
+
+import (
+	"math/rand/v2"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+)
+
+// Middleware returns next wrapped in admission control, cheapest rejection
+// first:
+//
+//  1. classify the request (classify must be cheap: look at the path and
+//     whether a ticket header is present and valid);
+//  2. if its class is being shed: 503, Retry-After 1-5 s (jittered so shed
+//     clients do not come back together), a short JSON body;
+//  3. if limiter (may be nil) refuses the client: 429 with Retry-After;
+//  4. otherwise serve it and, unless ManagerConfig.LatencyExempt says not to,
+//     observe how long it took.
+//
+// The client is r.RemoteAddr only. Behind a trusted reverse proxy every
+// request would share the proxy's buckets; X-Forwarded-For handling (for
+// configured trusted proxies only) is to be added by the HTTP layer.
+// A RemoteAddr that does not parse (a unix socket) shares one bucket.
+//
+// Rejections write preallocated headers and body; they do not allocate
+// beyond what net/http's header map needs.
+func (m *Manager) Middleware(classify func(*http.Request) Class, limiter *Limiter, next http.Handler) http.Handler {
+	return &guard{m: m, classify: classify, limiter: limiter, next: next}
+}
+
+type guard struct {
+	m        *Manager
+	classify func(*http.Request) Class
+	limiter  *Limiter
+	next     http.Handler
+}
+
+// Preallocated rejection headers and bodies. net/http does not modify header
+// value slices, so sharing them is safe.
+var (
+	overloadedBody  = []byte(`{"error":"overloaded, retry later","code":"overloaded"}` + "\n")
+	rateLimitedBody = []byte(`{"error":"too many requests, retry later","code":"rate_limited"}` + "\n")
+	jsonType        = []string{"application/json"}
+	noStore         = []string{"no-store"}
+	retryValues     = func() (v [61][]string) { // index: seconds
+		for i := range v {
+			v[i] = []string{strconv.Itoa(i)}
+		}
+		return v
+	}()
+)
+
+func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := g.classify(r).valid()
+	cc := &g.m.counters[c]
+	cc.requests.Add(1)
+	if g.m.Shedding(c) {
+		cc.shed.Add(1)
+		reject(w, http.StatusServiceUnavailable, 1+rand.IntN(5), overloadedBody)
+		return
+	}
+	if g.limiter != nil {
+		ap, _ := netip.ParseAddrPort(r.RemoteAddr)
+		if ok, wait := g.limiter.Allow(ap.Addr(), c, g.m.now()); !ok {
+			cc.limited.Add(1)
+			secs := int((wait + time.Second - 1) / time.Second)
+			reject(w, http.StatusTooManyRequests, min(max(secs, 1), len(retryValues)-1), rateLimitedBody)
+			return
+		}
+	}
+	if ex := g.m.cfg.LatencyExempt; ex != nil && ex(r) {
+		g.next.ServeHTTP(w, r)
+		return
+	}
+	start := time.Now()
+	g.next.ServeHTTP(w, r)
+	g.m.Observe(c, time.Since(start))
+}
+
+func reject(w http.ResponseWriter, status, retrySecs int, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = jsonType
+	h["Cache-Control"] = noStore
+	h["Retry-After"] = retryValues[retrySecs]
+	w.WriteHeader(status)
+	w.Write(body)
+}

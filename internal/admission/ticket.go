@@ -1,0 +1,104 @@
+// Package admission decides who gets in, and when, while a node is under
+// load: listener tickets, per-space waiting rooms, per-client and per-network
+// rate limits in bounded memory with a heavy-hitter view, priority classes,
+// an overload manager that sheds the lowest classes first, a stateless
+// proof-of-work for attack mode, and the net/http middleware that applies
+// them cheapest-rejection-first (docs/ARCHITECTURE.md, "Overload, in layers").
+//
+// The package knows nothing of spaces beyond an id string, and keeps no
+// state per listener or per waiter: tickets, queue tokens and challenges are
+// compact HMAC-signed tokens any node holding the key can check. Each kind of
+// token has its own key, passed in by the caller.
+//
+// Concurrency: Tickets, Challenger, Limiter, Room and Manager are safe for
+// concurrent use; each type's doc says what guards its state.
+package admission
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Errors returned by Tickets.Check. Each means "not a listener of this space";
+// the HTTP layer maps all of them to 401 with the error's text.
+var (
+	ErrTicketMalformed  = errors.New("admission: ticket malformed")
+	ErrTicketForged     = errors.New("admission: ticket signature invalid")
+	ErrTicketExpired    = errors.New("admission: ticket expired")
+	ErrTicketOtherSpace = errors.New("admission: ticket is for another space")
+)
+
+// ticket payload: kind(1) | expires unix seconds(8) | space.
+const ticketHead = 1 + 8
+
+// Tickets issues and checks listener tickets: short-lived signed tokens that
+// say "the holder was admitted to this space until exp". A ticket is checked
+// on every media request, so Check does not allocate and bounds its input.
+// Tickets is immutable after NewTickets and safe for concurrent use.
+type Tickets struct {
+	s   signer
+	ttl time.Duration
+	now func() time.Time
+}
+
+// NewTickets returns Tickets signing with key (at least 32 bytes, not shared
+// with any other component) and lasting ttl. now may be nil (time.Now).
+func NewTickets(key []byte, ttl time.Duration, now func() time.Time) (*Tickets, error) {
+	if len(key) < minKeyLen {
+		return nil, fmt.Errorf("admission: ticket key has %d bytes, want at least %d", len(key), minKeyLen)
+	}
+	if ttl <= 0 {
+		return nil, fmt.Errorf("admission: ticket ttl %v must be positive", ttl)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Tickets{s: newSigner(key), ttl: ttl, now: now}, nil
+}
+
+// Issue returns a ticket for space and when it expires (whole seconds).
+// space must be at most MaxSpaceLen bytes (callers validate ids first; a
+// longer one panics).
+func (t *Tickets) Issue(space string) (token string, exp time.Time) {
+	checkSpace(space)
+	exp = t.now().Add(t.ttl).Truncate(time.Second)
+	var b [maxPayload]byte
+	p := append(b[:0], kindTicket)
+	p = putU64(p, uint64(exp.Unix()))
+	p = append(p, space...)
+	return t.s.seal(p), exp
+}
+
+// Check returns nil if token is a valid, unexpired ticket for space, or one
+// of the ErrTicket errors. Malformed and forged are decided before anything
+// the token says is believed.
+func (t *Tickets) Check(token, space string) error {
+	var buf [maxRaw]byte
+	p, e := t.s.open(token, &buf)
+	switch e {
+	case tokMalformed:
+		return ErrTicketMalformed
+	case tokForged:
+		return ErrTicketForged
+	}
+	if len(p) < ticketHead || p[0] != kindTicket {
+		return ErrTicketMalformed
+	}
+	if !spaceMatches(p[ticketHead:], space) {
+		return ErrTicketOtherSpace
+	}
+	if t.now().Unix() >= int64(getU64(p[1:])) {
+		return ErrTicketExpired
+	}
+	return nil
+}
+
+// TTL is how long an issued ticket lasts.
+func (t *Tickets) TTL() time.Duration { return t.ttl }
+
+func checkSpace(space string) {
+	if len(space) > MaxSpaceLen {
+		panic(fmt.Sprintf("admission: space id of %d bytes, at most %d allowed", len(space), MaxSpaceLen))
+	}
+}
