@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,6 +40,10 @@ type App struct {
 	svc    *live.Service
 	hls    *hls.Server
 	reg    *prometheus.Registry
+	adm    *httpapi.Admission
+	// listeners is the node's listener estimate, refreshed twice a second
+	// for the waiting rooms' headroom check.
+	listeners atomic.Int64
 
 	ln, stageLn   *capListener
 	debugLn       net.Listener
@@ -102,7 +107,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if err != nil {
 		return nil, err
 	}
-	api := httpapi.New(a.svc, a.hls, pages{}, httpapi.Options{PublicURL: cfg.PublicURL}, log)
+	adm, err := a.buildAdmission(ctx)
+	if err != nil {
+		return nil, err
+	}
+	api := httpapi.New(a.svc, a.hls, pages{}, adm, httpapi.Options{
+		PublicURL: cfg.PublicURL, AdmitRate: cfg.Admission.AdmitRate,
+		Conns: func() (int, int, uint64) { return int(a.ln.open.Load()), int(a.ln.max), a.ln.rejected.Load() },
+	}, log)
 	replay := record.NewServer(recStore, api.ReplayPolicy, log)
 	api.SetReplay(replay)
 	replay.SetCompleteFunc(func(id string) bool {
@@ -110,8 +122,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return err == nil && sp.State == space.Ended
 	})
 	a.svc.SetRecording(recStore, replay)
+	var handler http.Handler = api
+	if adm.Manager != nil {
+		handler = adm.Manager.Middleware(api.Classify, adm.Limiter, api)
+	}
+	a.adm = adm
 	a.srv = &http.Server{
-		Handler:           api,
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       60 * time.Second,
@@ -229,6 +246,10 @@ func (a *App) Run(ctx context.Context) error {
 	defer stopHLS()
 	go a.hls.Run(hctx) // heartbeat: bounds how long a blocked playlist request waits on a stalled stream
 	go a.retention(hctx)
+	go a.countListeners(hctx)
+	if a.adm.Manager != nil {
+		go a.adm.Manager.Run(hctx)
+	}
 	go a.ln.reap(hctx.Done())
 	go func() { errc <- a.srv.Serve(a.ln) }()
 	if a.stageSrv != nil {

@@ -43,6 +43,9 @@ func testConfig(t testing.TB) config.Config {
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DebugAddr = ""
 	cfg.DataDir = t.TempDir()
+	// Tests join many times from one address; the join limits have tests
+	// of their own.
+	cfg.Admission.JoinsPerIP, cfg.Admission.JoinsPerNet = 1000, 1000
 	return cfg
 }
 

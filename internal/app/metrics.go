@@ -2,6 +2,8 @@ package app
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/podium-live/podium/internal/admission"
 )
 
 // registerMetrics puts podium's metrics on the node's registry. Labels are
@@ -16,6 +18,7 @@ func (a *App) registerMetrics() {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "podium_conns_rejected_total", Help: "Connections refused with a fast 503 because the connection cap was reached."},
 			func() float64 { return float64(a.ln.rejected.Load()) }),
 		hlsCollector{a},
+		admissionCollector{a},
 	)
 }
 
@@ -73,4 +76,46 @@ func (c liveCollector) Collect(ch chan<- prometheus.Metric) {
 	for outcome, v := range map[string]uint64{"accepted": n.Mix.Packets, "late": n.Mix.Late, "dropped": n.Mix.Dropped, "concealed": n.Mix.Concealed} {
 		ch <- prometheus.MustNewConstMetric(speakerPktDesc, prometheus.CounterValue, float64(v), outcome)
 	}
+}
+
+var (
+	classRequestsDesc = prometheus.NewDesc("podium_requests_total", "Requests seen by the overload manager, by priority class.", []string{"class"}, nil)
+	classShedDesc     = prometheus.NewDesc("podium_shed_total", "Requests answered 503 by the overload manager, by priority class.", []string{"class"}, nil)
+	classLimitedDesc  = prometheus.NewDesc("podium_limited_total", "Requests answered 429 by the rate limiter, by priority class.", []string{"class"}, nil)
+	shedLevelDesc     = prometheus.NewDesc("podium_shed_level", "Overload level: 0 none, 1 sheds anonymous, 2 joins, 3 chat, 4 listeners.", nil, nil)
+	attackDesc        = prometheus.NewDesc("podium_attack_mode", "1 while attack mode is on (declared or detected).", nil, nil)
+	joinsDesc         = prometheus.NewDesc("podium_joins_total", "Join answers by outcome: admitted, queued, challenged, refused.", []string{"outcome"}, nil)
+)
+
+// admissionCollector reads the admission layer's counters per scrape.
+type admissionCollector struct{ a *App }
+
+func (c admissionCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{classRequestsDesc, classShedDesc, classLimitedDesc, shedLevelDesc, attackDesc, joinsDesc} {
+		ch <- d
+	}
+}
+
+func (c admissionCollector) Collect(ch chan<- prometheus.Metric) {
+	ad := c.a.adm
+	jc := ad.Counts()
+	for outcome, v := range map[string]uint64{"admitted": jc.Admitted, "queued": jc.Queued, "challenged": jc.Challenged, "refused": jc.Refused} {
+		ch <- prometheus.MustNewConstMetric(joinsDesc, prometheus.CounterValue, float64(v), outcome)
+	}
+	if ad.Manager == nil {
+		return
+	}
+	st := ad.Manager.Stats()
+	for k, cs := range st.Classes {
+		name := admission.Class(k).String()
+		ch <- prometheus.MustNewConstMetric(classRequestsDesc, prometheus.CounterValue, float64(cs.Requests), name)
+		ch <- prometheus.MustNewConstMetric(classShedDesc, prometheus.CounterValue, float64(cs.Shed), name)
+		ch <- prometheus.MustNewConstMetric(classLimitedDesc, prometheus.CounterValue, float64(cs.Limited), name)
+	}
+	ch <- prometheus.MustNewConstMetric(shedLevelDesc, prometheus.GaugeValue, float64(st.Level))
+	attack := 0.0
+	if st.AttackDeclared || st.AttackDetected {
+		attack = 1
+	}
+	ch <- prometheus.MustNewConstMetric(attackDesc, prometheus.GaugeValue, attack)
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/podium-live/podium/internal/loadtest"
@@ -12,9 +13,28 @@ import (
 
 const loadtestUsage = `usage: podium loadtest SCENARIO [flags]
 
+Every scenario drives simulated listeners (join through admission, then
+play like hls.js from their own loopback source address), prints a progress
+line each second, stops by itself, and writes summary.txt, report.json and
+chart.svg to --out. Targets are loopback only.
+
 Scenarios:
-  idle   hold N keep-alive listener connections idle and measure the server's
-         CPU and memory (--url a part or playlist, --conns, --hold, --pid)
+  steady      --listeners N for --duration
+  ramp        from --from to --to listeners over --duration
+  joinstorm   --listeners base, then --rate joins/s for --storm
+  flood       --listeners base; after a baseline third, --rate junk req/s
+  slow        --listeners base; after a baseline third, --conns slowloris
+              and slow-read connections
+  reloads     --conns identical blocking reloads for the next part,
+              --parts times, plus far-future requests (want fast 400s)
+  retrystorm  --listeners through a built-in proxy switched off for --outage
+  capacity    steps of --step listeners (from --from, up to --to) while
+              goodput >= 99% and p99 part latency <= a part; then join rates
+  idle        hold N keep-alive connections idle and measure the server's
+              CPU and memory (--url a part or playlist, --conns, --hold, --pid)
+
+Common flags: --url, --space | --create --token, --pid, --duration,
+--listeners, --out, --metrics
 `
 
 func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -43,7 +63,49 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		fmt.Fprintln(stdout, res)
 		return nil
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, loadtestUsage)
+		return nil
 	}
-	fmt.Fprint(stderr, loadtestUsage)
-	return fmt.Errorf("loadtest: unknown scenario %q", args[0])
+	known := false
+	for _, s := range loadtest.Scenarios() {
+		known = known || s == args[0]
+	}
+	if !known {
+		fmt.Fprint(stderr, loadtestUsage)
+		return fmt.Errorf("loadtest: unknown scenario %q", args[0])
+	}
+	cfg := loadtest.Config{Scenario: args[0], Progress: stderr, CommandLine: "podium loadtest " + strings.Join(args, " ")}
+	fs := flag.NewFlagSet("loadtest "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "node base URL (loopback only)")
+	fs.StringVar(&cfg.Space, "space", "", "space id (default: the newest live space)")
+	fs.BoolVar(&cfg.Create, "create", false, "create and start a space with one synthetic WHIP speaker (needs --token)")
+	fs.StringVar(&cfg.Token, "token", "", "operator token, for --create")
+	fs.IntVar(&cfg.PID, "pid", 0, "server process to sample (default: the one listening on --url's port)")
+	fs.StringVar(&cfg.Metrics, "metrics", "", "node /metrics URL to scrape each second (optional, loopback)")
+	fs.DurationVar(&cfg.Duration, "duration", 0, "run length (default 30s; retrystorm outage+40s; capacity 5m)")
+	fs.IntVar(&cfg.Listeners, "listeners", 100, "steady (base) listeners")
+	fs.IntVar(&cfg.From, "from", 0, "ramp: first listener count; capacity: first step")
+	fs.IntVar(&cfg.To, "to", 0, "ramp: last listener count; capacity: ceiling")
+	fs.IntVar(&cfg.Step, "step", 250, "capacity: listeners added per step")
+	fs.DurationVar(&cfg.StepTime, "step-duration", 10*time.Second, "capacity: length of each step")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "joinstorm: joins/s (default 100); flood: junk requests/s (default 1000)")
+	fs.DurationVar(&cfg.Storm, "storm-duration", 10*time.Second, "joinstorm: storm length")
+	fs.IntVar(&cfg.Conns, "conns", 500, "slow: slow connections; reloads: concurrent identical requests")
+	fs.IntVar(&cfg.Parts, "parts", 5, "reloads: rounds (one part each)")
+	fs.DurationVar(&cfg.Outage, "outage", 30*time.Second, "retrystorm: outage length")
+	fs.StringVar(&cfg.Out, "out", "", "report directory (default ./loadtest-report-<scenario>-<time>)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if args[0] == "ramp" && cfg.To == 0 {
+		return fmt.Errorf("loadtest ramp: --to is required")
+	}
+	rep, err := loadtest.Run(ctx, cfg)
+	if rep != nil {
+		fmt.Fprint(stdout, rep.Summary())
+		fmt.Fprintf(stdout, "\nreport written to %s\n", rep.Config.Out)
+	}
+	return err
 }

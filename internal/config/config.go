@@ -41,6 +41,33 @@ type Config struct {
 	Stage      Stage      `json:"stage"`
 	HLS        HLS        `json:"hls"`
 	Recordings Recordings `json:"recordings"`
+	Admission  Admission  `json:"admission"`
+}
+
+// Admission tunes joining and overload protection.
+type Admission struct {
+	// Disabled switches every protection above the connection cap off
+	// (tickets are still handed out): for side-by-side measurements only.
+	Disabled bool `json:"disabled"`
+	// AdmitRate is how many joins per second a space's waiting room admits
+	// while the node is full.
+	AdmitRate float64 `json:"admit_rate"`
+	// MaxListeners is how many listeners this node takes before joins wait
+	// in the waiting room; 0 = no fixed number (the overload manager alone
+	// decides when the node is full).
+	MaxListeners int `json:"max_listeners"`
+	// TicketTTLSeconds is a ticket's lifetime; players renew before it ends.
+	TicketTTLSeconds int `json:"ticket_ttl_seconds"`
+	// PowDifficulty is the proof of work's leading zero bits in attack mode.
+	PowDifficulty int `json:"pow_difficulty"`
+	// JoinsPerIP and JoinsPerNet limit joins per second from one address
+	// and from one /24 (IPv6: /64 and /48); bursts are five times that.
+	JoinsPerIP  float64 `json:"joins_per_ip"`
+	JoinsPerNet float64 `json:"joins_per_net"`
+	// The overload manager's limits.
+	MaxHeapMB       int `json:"max_heap_mb"`
+	MaxGoroutines   int `json:"max_goroutines"`
+	TargetLatencyMS int `json:"target_latency_ms"`
 }
 
 // Recordings says where recordings live and how long they are kept.
@@ -92,6 +119,10 @@ func Default() Config {
 		ICE:       ICE{Loopback: true},
 		Stage:     Stage{MaxSpeakers: 10},
 		HLS:       HLS{PartMillis: 200, SegmentParts: 10, WindowSegments: 6},
+		Admission: Admission{
+			AdmitRate: 50, TicketTTLSeconds: 600, PowDifficulty: 18, JoinsPerIP: 1, JoinsPerNet: 20,
+			MaxHeapMB: 4096, MaxGoroutines: 200000, TargetLatencyMS: 250,
+		},
 	}
 }
 
@@ -229,6 +260,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Recordings.DeleteUnpublishedAfterDays < 0 || c.Recordings.DeletePublishedAfterDays < 0 {
 		bad("recordings: retention days must not be negative")
+	}
+	ad := c.Admission
+	if ad.AdmitRate <= 0 || ad.MaxListeners < 0 || ad.JoinsPerIP <= 0 || ad.JoinsPerNet <= 0 || ad.TicketTTLSeconds < 30 || ad.PowDifficulty < 1 || ad.PowDifficulty > 32 ||
+		ad.MaxHeapMB < 16 || ad.MaxGoroutines < 100 || ad.TargetLatencyMS < 1 {
+		bad("admission: want admit_rate > 0, max_listeners ≥ 0, joins_per_ip and joins_per_net > 0, ticket_ttl_seconds ≥ 30, pow_difficulty 1..32, max_heap_mb ≥ 16, max_goroutines ≥ 100, target_latency_ms ≥ 1")
 	}
 	if c.HLS.WindowSegments < 3 || c.HLS.WindowSegments > 60 {
 		bad("hls.window_segments %d: want 3..60", c.HLS.WindowSegments)

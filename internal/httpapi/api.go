@@ -16,6 +16,7 @@ import (
 	"github.com/podium-live/podium/internal/auth"
 	"github.com/podium-live/podium/internal/ingest"
 	"github.com/podium-live/podium/internal/live"
+	"github.com/podium-live/podium/internal/obs"
 	"github.com/podium-live/podium/internal/space"
 )
 
@@ -33,6 +34,11 @@ type Options struct {
 	// PublicURL is the base URL users reach this node at, e.g.
 	// "https://podium.example". Empty = derived from each request's Host.
 	PublicURL string
+	// Conns reports the public listener's open connections, cap and
+	// refusals, for the operator view.
+	Conns func() (open, limit int, rejected uint64)
+	// AdmitRate is the waiting rooms' admit rate, for the operator view.
+	AdmitRate float64
 }
 
 // API is the HTTP handler for everything podium serves on its main port.
@@ -44,11 +50,14 @@ type API struct {
 	opts   Options
 	log    *slog.Logger
 	mux    *http.ServeMux
+	adm    *Admission
+	admin  adminState
 }
 
 // New builds the API. media serves /hls/.
-func New(svc *live.Service, media http.Handler, pages Pages, opts Options, log *slog.Logger) *API {
-	a := &API{svc: svc, media: media, pages: pages, opts: opts, log: log, mux: http.NewServeMux()}
+func New(svc *live.Service, media http.Handler, pages Pages, adm *Admission, opts Options, log *slog.Logger) *API {
+	a := &API{svc: svc, media: media, pages: pages, opts: opts, log: log, mux: http.NewServeMux(), adm: adm}
+	a.admin.proc0 = obs.ReadProcess()
 	m := a.mux
 	m.HandleFunc("POST /api/spaces", a.createSpace)
 	m.HandleFunc("GET /api/spaces", a.listSpaces)
@@ -72,13 +81,17 @@ func New(svc *live.Service, media http.Handler, pages Pages, opts Options, log *
 	m.HandleFunc("DELETE /api/spaces/{id}/speakers/{speaker}", a.kickSpeaker)
 	m.HandleFunc("/api/", a.apiNotFound)
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
-	m.Handle("/hls/", media)
+	m.HandleFunc("POST /api/spaces/{id}/join", a.join)
+	m.HandleFunc("GET /api/admin/status", a.adminStatus)
+	m.HandleFunc("POST /api/admin/attack", a.adminAttack)
+	m.Handle("/hls/", http.HandlerFunc(a.serveMedia))
 	m.Handle("/replay/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.replay.ServeHTTP(w, r) }))
 	m.Handle("GET /assets/", pages.Handler())
 	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { pages.ServePage(w, r, "index") })
 	m.HandleFunc("GET /s/{id}", func(w http.ResponseWriter, r *http.Request) { pages.ServePage(w, r, "listen") })
 	m.HandleFunc("GET /studio/{id}", func(w http.ResponseWriter, r *http.Request) { pages.ServePage(w, r, "studio") })
 	m.HandleFunc("GET /r/{id}", func(w http.ResponseWriter, r *http.Request) { pages.ServePage(w, r, "replay") })
+	m.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) { pages.ServePage(w, r, "admin") })
 	return a
 }
 

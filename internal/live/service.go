@@ -323,3 +323,42 @@ func (s *Service) Counts() Counts {
 	}
 	return c
 }
+
+// Figures are one live space's audience and stage.
+type Figures struct{ Listeners, Speakers int }
+
+// LiveFigures reports a space's listener estimate and speakers; zero when
+// the space is not open on this node.
+func (s *Service) LiveFigures(id string) Figures {
+	r := s.openRoom(id)
+	if r == nil {
+		return Figures{}
+	}
+	var f Figures
+	r.mu.Lock()
+	if r.stream != nil {
+		f.Listeners = r.stream.ListenerEstimate()
+	}
+	r.mu.Unlock()
+	f.Speakers = len(r.stage.Speakers())
+	return f
+}
+
+// TotalListeners sums the listener estimates of the spaces open here.
+func (s *Service) TotalListeners() int {
+	s.mu.Lock()
+	rooms := make([]*room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rooms = append(rooms, r)
+	}
+	s.mu.Unlock()
+	n := 0
+	for _, r := range rooms {
+		r.mu.Lock()
+		if r.stream != nil {
+			n += r.stream.ListenerEstimate()
+		}
+		r.mu.Unlock()
+	}
+	return n
+}

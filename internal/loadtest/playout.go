@@ -18,6 +18,8 @@ type Playout struct {
 	Listened time.Duration // time since playback started (accounted)
 	Stalled  time.Duration // of which the buffer was empty
 	Stalls   int           // stalls begun
+
+	repListened, repStalled time.Duration // as of the last Advance
 }
 
 // Part records a part (or segment) of duration d arriving at time at.
@@ -26,7 +28,7 @@ func (p *Playout) Part(at time.Time, d time.Duration) {
 		p.started, p.last, p.bufEnd = true, at, at.Add(d)
 		return
 	}
-	p.Advance(at)
+	p.advance(at)
 	if p.bufEnd.Before(at) {
 		p.bufEnd = at // playback resumes with this part
 	}
@@ -34,12 +36,21 @@ func (p *Playout) Part(at time.Time, d time.Duration) {
 }
 
 // Advance accounts time up to now and returns what was listened to and
-// stalled since the previous call.
+// stalled since the previous call of Advance.
 func (p *Playout) Advance(now time.Time) (listened, stalled time.Duration) {
+	p.advance(now)
+	listened, stalled = p.Listened-p.repListened, p.Stalled-p.repStalled
+	p.repListened, p.repStalled = p.Listened, p.Stalled
+	return listened, stalled
+}
+
+// advance accounts time up to now.
+func (p *Playout) advance(now time.Time) {
 	if !p.started || !now.After(p.last) {
-		return 0, 0
+		return
 	}
-	listened = now.Sub(p.last)
+	listened := now.Sub(p.last)
+	var stalled time.Duration
 	if now.After(p.bufEnd) {
 		from := p.last
 		if p.bufEnd.After(from) {
@@ -53,7 +64,6 @@ func (p *Playout) Advance(now time.Time) (listened, stalled time.Duration) {
 	p.last = now
 	p.Listened += listened
 	p.Stalled += stalled
-	return listened, stalled
 }
 
 // Started reports whether playback has begun.

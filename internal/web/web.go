@@ -12,6 +12,7 @@
 //	/s/{id}         → ServePage(w, r, "listen")
 //	/studio/{id}    → ServePage(w, r, "studio")
 //	/r/{id}         → ServePage(w, r, "replay")
+//	/admin          → ServePage(w, r, "admin")
 //
 // The pages read the space id from location.pathname and credentials from the
 // ?token= query parameter.
@@ -44,6 +45,7 @@ const (
 	ListenPage = "listen.html"
 	StudioPage = "studio.html"
 	ReplayPage = "replay.html"
+	AdminPage  = "admin.html"
 )
 
 // ErrNotBuilt is returned by Page when the UI has not been built into dist/.
@@ -53,8 +55,10 @@ var ErrNotBuilt = errors.New("UI not built: run make ui")
 var hashedName = regexp.MustCompile(`-[A-Z0-9]{8}\.[a-z0-9]+$`)
 
 // Content-Security-Policy for the pages: everything from this origin, except
-// that the HLS playlist may live on a CDN host and hls.js runs its transmuxer
-// in a blob: worker and feeds the <audio> element through a blob: MediaSource.
+// that the HLS playlist may live on a CDN host, hls.js runs its transmuxer in
+// a blob: worker and feeds the <audio> element through a blob: MediaSource,
+// and the listener page solves join challenges (proof of work) in a blob:
+// worker.
 const pageCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"media-src 'self' blob: https: http:; connect-src 'self' https: http:; worker-src 'self' blob:; " +
 	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -123,7 +127,7 @@ func lookup(name string) *file {
 // Built reports whether the UI pages are present in the embedded dist/.
 func Built() bool {
 	return lookup(IndexPage) != nil && lookup(ListenPage) != nil && lookup(StudioPage) != nil &&
-		lookup(ReplayPage) != nil
+		lookup(ReplayPage) != nil && lookup(AdminPage) != nil
 }
 
 // pageFile maps a page name, with or without ".html" ("listen",
@@ -139,7 +143,7 @@ func pageFile(name string) *file {
 	return lookup(name)
 }
 
-// Page returns the HTML of a page: "index", "listen", "studio" or "replay" (the
+// Page returns the HTML of a page: "index", "listen", "studio", "replay" or "admin" (the
 // ".html" suffix is optional), or ErrNotBuilt when dist/ does not have it.
 func Page(name string) ([]byte, error) {
 	f := pageFile(name)

@@ -12,7 +12,7 @@ import (
 // The test works whatever state dist/ is in: with the UI built it checks the
 // pages and assets; without it, the 503 "UI not built" answers.
 func TestServePage(t *testing.T) {
-	for _, name := range []string{IndexPage, ListenPage, StudioPage, ReplayPage, "index", "listen", "studio", "replay"} {
+	for _, name := range []string{IndexPage, ListenPage, StudioPage, ReplayPage, AdminPage, "index", "listen", "studio", "replay", "admin"} {
 		rec := httptest.NewRecorder()
 		ServePage(rec, httptest.NewRequest(http.MethodGet, "/", nil), name)
 		res := rec.Result()
@@ -37,6 +37,10 @@ func TestServePage(t *testing.T) {
 		}
 		if rp := res.Header.Get("Referrer-Policy"); rp != "no-referrer" {
 			t.Errorf("%s: Referrer-Policy %q", name, rp)
+		}
+		// hls.js's transmuxer and the join challenge's proof of work run in blob: workers.
+		if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "worker-src 'self' blob:") {
+			t.Errorf("%s: Content-Security-Policy %q lacks worker-src 'self' blob:", name, csp)
 		}
 		if !strings.Contains(string(body), "<!doctype html>") {
 			t.Errorf("%s: body is not the page: %.80q", name, body)

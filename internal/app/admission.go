@@ -1,0 +1,89 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/podium-live/podium/internal/admission"
+	"github.com/podium-live/podium/internal/auth"
+	"github.com/podium-live/podium/internal/httpapi"
+)
+
+// buildAdmission makes the admission layer from the configuration. Its
+// keys live in the store, so every node sharing the store accepts the
+// tickets, queue tokens and challenges of the others.
+func (a *App) buildAdmission(ctx context.Context) (*httpapi.Admission, error) {
+	cfg := a.cfg.Admission
+	key := func(name string) ([]byte, error) { return a.store.Secret(ctx, name, auth.NewKey) }
+	tk, err := key("ticket-key")
+	if err != nil {
+		return nil, err
+	}
+	qk, err := key("queue-key")
+	if err != nil {
+		return nil, err
+	}
+	pk, err := key("pow-key")
+	if err != nil {
+		return nil, err
+	}
+	ad := &httpapi.Admission{}
+	if ad.Tickets, err = admission.NewTickets(tk, time.Duration(cfg.TicketTTLSeconds)*time.Second, nil); err != nil {
+		return nil, err
+	}
+	if ad.Challenger, err = admission.NewChallenger(pk, cfg.PowDifficulty, 2*time.Minute, nil); err != nil {
+		return nil, err
+	}
+	if !cfg.Disabled {
+		ad.Manager = admission.NewManager(admission.ManagerConfig{
+			MaxHeap:        uint64(cfg.MaxHeapMB) << 20,
+			MaxGoroutines:  cfg.MaxGoroutines,
+			MaxFDs:         int(a.fdLimit()),
+			TargetLatency:  time.Duration(cfg.TargetLatencyMS) * time.Millisecond,
+			AttackJoinRate: 20 * cfg.AdmitRate,
+			LatencyExempt:  httpapi.LatencyExempt,
+		}, admission.RuntimeSignals{}, nil)
+		lc := admission.DefaultLimiterConfig()
+		lc.Classes[admission.ClassJoin] = admission.ClassLimits{
+			PerIP:  admission.Rate{PerSecond: cfg.JoinsPerIP, Burst: 5 * cfg.JoinsPerIP},
+			PerNet: admission.Rate{PerSecond: cfg.JoinsPerNet, Burst: 5 * cfg.JoinsPerNet},
+		}
+		if ad.Limiter, err = admission.NewLimiter(lc); err != nil {
+			return nil, err
+		}
+	}
+	headroom := func() bool {
+		if ad.Manager != nil && !ad.Manager.Headroom() {
+			return false
+		}
+		return cfg.MaxListeners == 0 || a.listeners.Load() < int64(cfg.MaxListeners)
+	}
+	if ad.Rooms, err = admission.NewRooms(qk, admission.RoomConfig{AdmitRate: cfg.AdmitRate, Headroom: headroom}); err != nil {
+		return nil, err
+	}
+	return ad, nil
+}
+
+// fdLimit is the open-file limit the overload manager watches: the
+// connection cap plus what WebRTC, storage and the debug listener need.
+func (a *App) fdLimit() int64 {
+	n := a.cfg.MaxConns
+	if n == 0 {
+		n = defaultMaxConns()
+	}
+	return int64(n) * 9 / 8
+}
+
+// countListeners refreshes the node's listener estimate twice a second.
+func (a *App) countListeners(ctx context.Context) {
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		a.listeners.Store(int64(a.svc.TotalListeners()))
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,223 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podium-live/podium/internal/admission"
+	"github.com/podium-live/podium/internal/hls/hlsclient"
+)
+
+type joinDoc struct {
+	Ticket     string `json:"ticket"`
+	Queued     bool   `json:"queued"`
+	Position   int    `json:"position"`
+	Estimate   int    `json:"estimate_seconds"`
+	QueueToken string `json:"queue_token"`
+	Code       string `json:"code"`
+	Challenge  struct {
+		Challenge  string `json:"challenge"`
+		Difficulty int    `json:"difficulty"`
+	} `json:"challenge"`
+}
+
+func (n *node) join(t testing.TB, id string, body map[string]any) (int, joinDoc) {
+	t.Helper()
+	var d joinDoc
+	b, _ := json.Marshal(body)
+	st, resp, _ := n.raw(t, "POST", "/api/spaces/"+id+"/join", "", "application/json", b)
+	json.Unmarshal([]byte(resp), &d)
+	return st, d
+}
+
+func (n *node) media(t testing.TB, path, ticket string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", n.base+path, nil)
+	if ticket != "" {
+		req.Header.Set("X-Podium-Ticket", ticket)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 512)
+	k, _ := resp.Body.Read(buf)
+	b.Write(buf[:k])
+	return resp.StatusCode, b.String()
+}
+
+func TestJoinTickets(t *testing.T) {
+	n := startNode(t)
+	sp := n.createSpace(t)
+	other := n.createSpace(t)
+	id := sp.Space.ID
+	n.api(t, "POST", "/api/spaces/"+id+"/start", sp.HostToken, nil, nil)
+	n.api(t, "POST", "/api/spaces/"+other.Space.ID+"/start", other.HostToken, nil, nil)
+
+	st, d := n.join(t, id, nil)
+	if st != http.StatusOK || d.Ticket == "" {
+		t.Fatalf("join: %d %+v, want 200 with a ticket", st, d)
+	}
+	_, o := n.join(t, other.Space.ID, nil)
+	// Renewal with the ticket.
+	if st, r := n.join(t, id, map[string]any{"ticket": d.Ticket}); st != http.StatusOK || r.Ticket == "" {
+		t.Fatalf("renew: %d %+v", st, r)
+	}
+	forged := d.Ticket[:len(d.Ticket)-4] + "AAAA"
+	for name, tc := range map[string]struct {
+		ticket string
+		says   string
+	}{
+		"forged":      {forged, ""},
+		"other space": {o.Ticket, "space"},
+		"garbage":     {"!!!", ""},
+	} {
+		st, body, _ := n.raw(t, "POST", "/api/spaces/"+id+"/join", "", "application/json", []byte(`{"ticket":"`+tc.ticket+`"}`))
+		if st != http.StatusUnauthorized || !strings.Contains(body, "bad_ticket") || !strings.Contains(body, tc.says) {
+			t.Errorf("renew with %s ticket: %d %s, want 401 bad_ticket", name, st, body)
+		}
+		if st, body := n.media(t, "/hls/"+id+"/init.mp4", tc.ticket); st != http.StatusUnauthorized {
+			t.Errorf("media with %s ticket: %d %s, want 401", name, st, body)
+		}
+	}
+	if st, _ := n.media(t, "/hls/"+id+"/init.mp4", d.Ticket); st != http.StatusOK {
+		t.Errorf("media with a valid ticket: %d", st)
+	}
+	if st, _ := n.media(t, "/hls/"+id+"/init.mp4", ""); st != http.StatusOK {
+		t.Errorf("media without a ticket (anonymous, not shedding): %d", st)
+	}
+	for name, body := range map[string]string{"malformed": `{"ticket":`, "unknown field": `{"tiket":"x"}`, "bad queue token": `{"queue_token":"abc"}`} {
+		st, b, _ := n.raw(t, "POST", "/api/spaces/"+id+"/join", "", "application/json", []byte(body))
+		if st != http.StatusBadRequest && st != http.StatusUnauthorized {
+			t.Errorf("join with %s body: %d %s, want 400/401", name, st, b)
+		}
+	}
+	if st, _, _ := n.raw(t, "POST", "/api/spaces/sp_aaaaaaaaaaaa/join", "", "", nil); st != http.StatusNotFound {
+		t.Errorf("join unknown space: %d, want 404", st)
+	}
+	big := strings.Repeat("x", 5000)
+	if st, _, _ := n.raw(t, "POST", "/api/spaces/"+id+"/join", "", "application/json", []byte(`{"ticket":"`+big+`"}`)); st != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversize join body: %d, want 413", st)
+	}
+	n.api(t, "POST", "/api/spaces/"+id+"/end", sp.HostToken, nil, nil)
+	if st, _ := n.join(t, id, nil); st != http.StatusConflict {
+		t.Errorf("join ended space: %d, want 409", st)
+	}
+}
+
+func TestWaitingRoomAndAttackMode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	cfg := testConfig(t)
+	cfg.Admission.MaxListeners = 1
+	cfg.Admission.AdmitRate = 1
+	cfg.Admission.PowDifficulty = 10
+	a, err := New(context.Background(), cfg, discardLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	n := &node{App: a, base: a.BaseURL()}
+	sp := n.createSpace(t)
+	id := sp.Space.ID
+	n.api(t, "POST", "/api/spaces/"+id+"/start", sp.HostToken, nil, nil)
+
+	// One listener fills the node.
+	pctx, pcancel := context.WithCancel(context.Background())
+	defer pcancel()
+	go hlsclient.Play(pctx, http.DefaultClient, n.base+"/hls/"+id+"/index.m3u8", func([]byte, int64) {})
+	deadline := time.Now().Add(15 * time.Second)
+	for a.listeners.Load() < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("listener estimate never reached 1")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Joins now queue, first come first served, with honest positions.
+	var waiting []joinDoc
+	for i := 0; i < 5; i++ {
+		st, d := n.join(t, id, nil)
+		if st == http.StatusOK {
+			continue // the frontier may run up to a second of AdmitRate ahead
+		}
+		if st != http.StatusAccepted || !d.Queued || d.QueueToken == "" {
+			t.Fatalf("join %d on a full node: %d %+v, want 202 queued", i, st, d)
+		}
+		waiting = append(waiting, d)
+	}
+	if len(waiting) < 3 {
+		t.Fatalf("only %d of 5 joins queued", len(waiting))
+	}
+	for i := 1; i < len(waiting); i++ {
+		if waiting[i].Position <= waiting[i-1].Position {
+			t.Errorf("positions not in arrival order: %d then %d", waiting[i-1].Position, waiting[i].Position)
+		}
+	}
+	last := waiting[len(waiting)-1]
+	if last.Estimate < last.Position/2 || last.Estimate > last.Position*2+2 {
+		t.Errorf("estimate %d s for position %d at 1 join/s: not honest", last.Estimate, last.Position)
+	}
+	// The first in line is admitted within its wait.
+	first := waiting[0]
+	deadline = time.Now().Add(time.Duration(first.Position+4) * time.Second)
+	for {
+		st, d := n.join(t, id, map[string]any{"queue_token": first.QueueToken})
+		if st == http.StatusOK && d.Ticket != "" {
+			break
+		}
+		if st != http.StatusAccepted || time.Now().After(deadline) {
+			t.Fatalf("first in line never admitted: %d %+v", st, d)
+		}
+		first = d
+		time.Sleep(500 * time.Millisecond)
+	}
+
+	// Attack mode: new joins must solve a proof of work; media is untouched.
+	if st, _, _ := n.raw(t, "POST", "/api/admin/attack", sp.HostToken, "application/json", []byte(`{"on":true}`)); st != http.StatusForbidden {
+		t.Errorf("host declares attack mode: %d, want 403", st)
+	}
+	if st := n.api(t, "POST", "/api/admin/attack", n.OperatorToken(), map[string]any{"on": true}, nil); st != http.StatusOK {
+		t.Fatalf("declare attack: %d", st)
+	}
+	st, d := n.join(t, id, nil)
+	if st != http.StatusUnauthorized || d.Code != "challenge" || d.Challenge.Difficulty != 10 {
+		t.Fatalf("join in attack mode: %d %+v, want 401 challenge of difficulty 10", st, d)
+	}
+	if st, d2 := n.join(t, id, map[string]any{"pow": map[string]string{"challenge": d.Challenge.Challenge, "nonce": "0"}}); st != http.StatusUnauthorized || d2.Code != "challenge" {
+		t.Errorf("wrong nonce: %d %+v, want a new challenge", st, d2)
+	}
+	nonce := admission.Solve(admission.Challenge{Challenge: d.Challenge.Challenge, Difficulty: d.Challenge.Difficulty})
+	st, d = n.join(t, id, map[string]any{"pow": map[string]string{"challenge": d.Challenge.Challenge, "nonce": nonce}})
+	if st != http.StatusOK && st != http.StatusAccepted {
+		t.Fatalf("solved challenge: %d %+v, want admitted or queued", st, d)
+	}
+	if st, _ := n.media(t, "/hls/"+id+"/init.mp4", ""); st != http.StatusOK {
+		t.Errorf("media in attack mode: %d, want 200 (never challenged)", st)
+	}
+	var status struct {
+		AttackMode bool           `json:"attack_mode"`
+		Listeners  int            `json:"listeners"`
+		Admissions map[string]int `json:"admissions"`
+		Spaces     []struct {
+			Queue int `json:"queue"`
+		} `json:"spaces"`
+		Requests map[string]int `json:"requests"`
+	}
+	time.Sleep(1100 * time.Millisecond) // the status document is rebuilt at most once a second
+	if st := n.api(t, "GET", "/api/admin/status", n.OperatorToken(), nil, &status); st != http.StatusOK {
+		t.Fatalf("admin status: %d", st)
+	}
+	if !status.AttackMode || status.Admissions["queued"] < 3 || status.Admissions["challenged"] < 2 || len(status.Spaces) != 1 || status.Requests["listener"]+status.Requests["anonymous"] == 0 {
+		t.Errorf("admin status = %+v", status)
+	}
+}

@@ -1,0 +1,121 @@
+package loadtest_test
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/podium-live/podium/internal/app"
+	"github.com/podium-live/podium/internal/config"
+	"github.com/podium-live/podium/internal/loadtest"
+)
+
+// startNode runs a podium node in this process on a loopback port.
+func startNode(t *testing.T) *app.App {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DebugAddr = ""
+	cfg.DataDir = t.TempDir()
+	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return a
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
+
+// TestSteady runs 5 listeners for 4 s against a real node with a
+// synthetic speaker and checks the report.
+func TestSteady(t *testing.T) {
+	a := startNode(t)
+	out := filepath.Join(t.TempDir(), "report")
+	rep, err := loadtest.Run(t.Context(), loadtest.Config{
+		Scenario: "steady", URL: a.BaseURL(), Create: true, Token: a.OperatorToken(), PID: os.Getpid(),
+		Listeners: 5, Duration: 4 * time.Second, Out: out, CommandLine: "test steady", Progress: testWriter{t},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Goodput <= 0.9 || rep.ListenS < 5 {
+		t.Errorf("goodput %.3f over %.1f listening s, want > 0.9 over at least 5 s\n%s", rep.Goodput, rep.ListenS, rep.Summary())
+	}
+	b, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got loadtest.Report
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("report.json: %v", err)
+	}
+	if got.Scenario != "steady" || len(got.Series) < 3 || got.Groups["base"].Listeners != 5 || got.PartLatency.N == 0 {
+		t.Errorf("report.json: scenario %q, %d points, base %+v, part latency %+v", got.Scenario, len(got.Series), got.Groups["base"], got.PartLatency)
+	}
+	if s, err := os.ReadFile(filepath.Join(out, "summary.txt")); err != nil || len(s) == 0 {
+		t.Errorf("summary.txt: %v", err)
+	}
+	f, err := os.Open(filepath.Join(out, "chart.svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	d := xml.NewDecoder(f)
+	for {
+		if _, err := d.Token(); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("chart.svg is not well-formed: %v", err)
+		}
+	}
+}
+
+// TestReloads checks 50 identical blocking reloads are all answered and
+// far-future requests are refused with 400.
+func TestReloads(t *testing.T) {
+	a := startNode(t)
+	rep, err := loadtest.Run(t.Context(), loadtest.Config{
+		Scenario: "reloads", URL: a.BaseURL(), Create: true, Token: a.OperatorToken(), // PID found via /proc
+		Conns: 50, Parts: 2, Duration: 20 * time.Second, Out: t.TempDir(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.PID != os.Getpid() {
+		t.Errorf("found server pid %d, want %d", rep.PID, os.Getpid())
+	}
+	b, _ := json.Marshal(rep.Results)
+	var res struct {
+		FarFuture map[string]int `json:"far_future_statuses"`
+		Rounds    []struct {
+			Answers int `json:"answers_200"`
+		} `json:"rounds"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.FarFuture["400"] < 100 || len(res.FarFuture) != 1 {
+		t.Errorf("far-future answers %v, want only 400s", res.FarFuture)
+	}
+	if len(res.Rounds) != 2 || res.Rounds[0].Answers != 50 || res.Rounds[1].Answers != 50 {
+		t.Errorf("rounds %s, want 2 rounds of 50 answers", b)
+	}
+}
