@@ -16,13 +16,28 @@ const outDir = path.resolve(here, '../internal/web/dist');
 const assetsDir = path.join(outDir, 'assets');
 const dev = process.argv.includes('--dev');
 
-const entries = ['index.js', 'listen.js', 'studio.js', 'replay.js', 'style.css'];
+const entries = ['index.js', 'listen.js', 'studio.js', 'replay.js', 'admin.js', 'style.css'];
 
 // Start from a clean dist, but keep the placeholder that lets the Go package
 // compile before the UI is built.
 await rm(outDir, { recursive: true, force: true });
 await mkdir(assetsDir, { recursive: true });
 await writeFile(path.join(outDir, '.gitkeep'), '');
+
+// The proof-of-work Web Worker (join challenges) is bundled on its own as a
+// classic script and inlined into the pages' bundles as a string
+// (__POW_WORKER_SRC__), started from a blob: URL (CSP: worker-src 'self' blob:).
+const worker = await esbuild.build({
+  entryPoints: [path.join(here, 'src', 'pow-worker.js')],
+  bundle: true,
+  write: false,
+  format: 'iife',
+  target: 'es2020',
+  minify: !dev,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+const powWorkerSrc = worker.outputFiles[0].text;
 
 const result = await esbuild.build({
   entryPoints: entries.map((e) => path.join(here, 'src', e)),
@@ -36,7 +51,10 @@ const result = await esbuild.build({
   legalComments: 'none',
   metafile: true,
   logLevel: 'warning',
-  define: { 'process.env.NODE_ENV': dev ? '"development"' : '"production"' },
+  define: {
+    'process.env.NODE_ENV': dev ? '"development"' : '"production"',
+    __POW_WORKER_SRC__: JSON.stringify(powWorkerSrc),
+  },
 });
 
 // Map "index.js" -> "/assets/index-ABCD1234.js".

@@ -18,6 +18,7 @@ import {
   spaceIdFromPath,
   stateBadge,
 } from './common.js';
+import { Admission, queueText } from './join.js';
 
 const spaceId = spaceIdFromPath('/s/');
 const audio = $('#audio');
@@ -43,6 +44,10 @@ let buf = null;
 let volume = 1;
 let muted = false;
 
+// Admission (POST /api/spaces/{id}/join): waiting room, browser check, ticket
+// sent on every media request and renewed in place.
+const admission = new Admission(spaceId, { onChange: renderAdmission });
+
 const useHlsJs = Hls.isSupported();
 const canNative = !!audio.canPlayType && audio.canPlayType('application/vnd.apple.mpegurl') !== '';
 
@@ -61,6 +66,8 @@ window.podium = {
    */
   mixLatency: () =>
     hls && hls.playingDate ? (Date.now() - hls.playingDate.getTime()) / 1000 : NaN,
+  /** Admission: {state, position, ticket (whether the player holds one), ...}. */
+  admission: () => admission.snapshot(),
 };
 
 function isPlaying() {
@@ -160,6 +167,7 @@ async function setState(next) {
   if (state === 'live' && wantPlay) startStream();
   if (state === 'ended') {
     livePoller?.stop();
+    if (!isPlaying()) admission.abort(); // nothing to wait in line for any more
     if (wantPlay) {
       statusEl.textContent = 'The space has ended.';
       // Let the last buffered seconds play out, then stop.
@@ -230,12 +238,51 @@ function playlistURL() {
   return space?.playlist_url || `/hls/${encodeURIComponent(spaceId)}/index.m3u8`;
 }
 
+/** The current ticket as the X-Podium-Ticket header (hls.js XHR loader). */
+function ticketXhrSetup(xhr, url) {
+  const t = admission.ticket;
+  if (!t) return;
+  if (!xhr.readyState) xhr.open('GET', url, true); // headers can only be set once opened
+  xhr.setRequestHeader('X-Podium-Ticket', t);
+}
+
+/** Same for hls.js's fetch loader (used for progressive/low-latency loading when configured). */
+function ticketFetchSetup(context, initParams) {
+  const t = admission.ticket;
+  if (t) {
+    if (!(initParams.headers instanceof Headers)) initParams.headers = new Headers(initParams.headers || {});
+    initParams.headers.set('X-Podium-Ticket', t);
+  }
+  return new Request(context.url, initParams);
+}
+
 function startStream() {
   clearTimeout(retryTimer);
   retryTimer = null;
   if (hls || (nativeMode && audio.src)) return;
+  if (!admission.ready) {
+    // Join first (waiting room, browser check…); play as soon as admitted.
+    // The click on Play already unlocked the audio context and the page's
+    // autoplay (sticky user activation), so playback can start by itself.
+    statusEl.textContent = 'Joining…';
+    admission.ensure().then(
+      (ok) => {
+        if (ok && wantPlay && state === 'live') startStream();
+      },
+      (err) => {
+        if (!wantPlay) return;
+        wantPlay = false;
+        statusEl.textContent = describeError(err);
+        updatePlayer();
+      }
+    );
+    return;
+  }
+  admission.ensure(); // (re)arms the ticket's renewal
   if (useHlsJs) {
     hls = new Hls({
+      xhrSetup: ticketXhrSetup,
+      fetchSetup: ticketFetchSetup,
       lowLatencyMode: true,
       liveDurationInfinity: true,
       backBufferLength: 30,
@@ -257,7 +304,7 @@ function startStream() {
       attempt = 0;
     });
     hls.attachMedia(audio);
-    hls.loadSource(playlistURL());
+    hls.loadSource(admission.playlistUrl || playlistURL());
     statusEl.textContent = 'Connecting…';
   } else if (canNative) {
     nativeMode = true;
@@ -272,6 +319,7 @@ function startStream() {
 function stopStream() {
   clearTimeout(retryTimer);
   retryTimer = null;
+  admission.abort();
   if (hls) {
     hls.destroy();
     hls = null;
@@ -318,6 +366,9 @@ function onHlsError(_evt, data) {
   }
   const code = data.response?.code;
   const retryAfterMs = retryAfterOf(data);
+  // The media server refused the ticket (expired while asleep, other node's
+  // key…): forget it, the restart joins again.
+  if (code === 401 || code === 403) admission.reset();
   scheduleRestart(retryAfterMs, code);
 }
 
@@ -346,6 +397,55 @@ function scheduleRestart(retryAfterMs, code) {
     retryTimer = null;
     if (wantPlay && state === 'live') startStream();
   }, delay);
+}
+
+// ---- admission (waiting room, browser check, busy) ----------------------------
+
+function renderAdmission(snap = admission.snapshot()) {
+  const box = $('#admission');
+  if (!box) return;
+  let text = '';
+  let detail = '';
+  let status = '';
+  let progress = null;
+  switch (snap.state) {
+    case 'queued':
+      text = queueText(snap.position, snap.estimate);
+      detail = 'Lots of people are joining. Keep this page open: the audio starts by itself when it is your turn.';
+      status = 'Waiting in line…';
+      break;
+    case 'challenge': {
+      text = 'Checking your browser…';
+      detail = 'A quick automatic check while the space is under heavy load. No action needed.';
+      status = 'Checking your browser…';
+      // Chance of having found it by now: 1 - e^(-tried / 2^difficulty).
+      progress = 1 - Math.exp(-(snap.progress || 0) / 2 ** (snap.difficulty || 0));
+      break;
+    }
+    case 'backoff':
+      text = `Busy — retrying in ${Math.max(1, Math.ceil(snap.retryInMs / 1000))} s`;
+      detail = 'The server is very busy right now; this page keeps trying by itself.';
+      status = 'The server is busy…';
+      break;
+    case 'error':
+      text = snap.error || "Couldn't join the space.";
+      detail = 'Press Play to try again.';
+      break;
+    default:
+      break;
+  }
+  const show = !!text && (wantPlay || snap.state === 'error');
+  box.hidden = !show;
+  box.dataset.state = snap.state;
+  box.classList.toggle('alert', snap.state === 'error');
+  const msg = $('#admission-msg');
+  if (msg.textContent !== text) msg.textContent = text;
+  const det = $('#admission-detail');
+  if (det.textContent !== detail) det.textContent = detail;
+  const bar = $('#admission-progress');
+  bar.hidden = progress == null;
+  if (progress != null) bar.value = Math.min(0.99, progress);
+  if (show && status && wantPlay && !isPlaying()) statusEl.textContent = status;
 }
 
 function updatePlayer() {
@@ -451,6 +551,7 @@ async function main() {
   setInterval(() => {
     updateCountdown();
     updatePlayer();
+    if (admission.state === 'backoff' || admission.state === 'queued') renderAdmission();
   }, 1000);
 }
 

@@ -17,13 +17,11 @@
 // installs firefox-esr).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import puppeteer from 'puppeteer-core';
-import { artifacts, freePort, hostStartsSpace, levelThreshold, podiumBin, podiumHarness } from './helpers.mjs';
+import { artifacts, grace, hostStartsSpace, levelThreshold, podiumHarness, startDemo } from './helpers.mjs';
 
 const firefoxCandidates = process.env.FIREFOX ? [process.env.FIREFOX] : ['/usr/bin/firefox-esr', '/usr/bin/firefox'];
 const firefoxPath = firefoxCandidates.find((p) => existsSync(p));
@@ -71,56 +69,6 @@ const FIREFOX_PREFS = {
   // Autoplay prefs are left at Firefox's defaults on purpose: the test clicks
   // Play like a user, so the page must start audio under the real policy.
 };
-
-// Like sleep(), but does not keep node alive once everything else is done.
-const grace = (ms) => new Promise((r) => setTimeout(r, ms).unref());
-
-/** A `podium demo` server on a free port → {base, spaceURL, stop()}. */
-async function startDemo() {
-  assert.ok(
-    existsSync(podiumBin),
-    `podium binary not found at ${podiumBin}: build it with "go build -o bin/podium ./cmd/podium" in the repository root, or set PODIUM_BIN`
-  );
-  const port = await freePort();
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'podium-firefox-test-'));
-  const proc = spawn(podiumBin, ['demo', '--addr', `127.0.0.1:${port}`, '--data', dataDir, '--debug-addr='], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGTERM');
-      const exited = await Promise.race([
-        new Promise((r) => proc.once('exit', () => r(true))),
-        grace(5000).then(() => false),
-      ]);
-      if (!exited) proc.kill('SIGKILL');
-    }
-    await rm(dataDir, { recursive: true, force: true }).catch(() => {});
-  };
-  const spaceURL = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`podium demo printed no listener URL within 20 s\n--- log ---\n${log.slice(-4000)}`)), 20000);
-    const onData = (b) => {
-      log += b.toString();
-      if (log.length > 200000) log = log.slice(-100000);
-      const m = log.match(/open (http:\/\/\S+\/s\/sp_\w+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    proc.stdout.on('data', onData);
-    proc.stderr.on('data', onData);
-    proc.once('exit', (code, sig) => {
-      clearTimeout(timer);
-      reject(new Error(`podium demo exited (${code ?? sig})\n--- log ---\n${log.slice(-4000)}`));
-    });
-  }).catch(async (err) => {
-    await stop();
-    throw err;
-  });
-  return { base: `http://127.0.0.1:${port}`, spaceURL, stop, log: () => log };
-}
 
 let demo = null; // podium demo server (default)
 let env = null; // chromium harness against PODIUM_URL

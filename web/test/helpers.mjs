@@ -215,3 +215,53 @@ export function samplePeak(page, hook, fn, ms = 5000) {
     [hook, fn, ms]
   );
 }
+
+// Like sleep(), but does not keep node alive once everything else is done.
+export const grace = (ms) => new Promise((r) => setTimeout(r, ms).unref());
+
+/** A `podium demo` server on a free port → {base, spaceURL, stop()}. */
+export async function startDemo() {
+  assert.ok(
+    existsSync(podiumBin),
+    `podium binary not found at ${podiumBin}: build it with "go build -o bin/podium ./cmd/podium" in the repository root, or set PODIUM_BIN`
+  );
+  const port = await freePort();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'podium-demo-test-'));
+  const proc = spawn(podiumBin, ['demo', '--addr', `127.0.0.1:${port}`, '--data', dataDir, '--debug-addr='], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  const stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGTERM');
+      const exited = await Promise.race([
+        new Promise((r) => proc.once('exit', () => r(true))),
+        grace(5000).then(() => false),
+      ]);
+      if (!exited) proc.kill('SIGKILL');
+    }
+    await rm(dataDir, { recursive: true, force: true }).catch(() => {});
+  };
+  const spaceURL = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`podium demo printed no listener URL within 20 s\n--- log ---\n${log.slice(-4000)}`)), 20000);
+    const onData = (b) => {
+      log += b.toString();
+      if (log.length > 200000) log = log.slice(-100000);
+      const m = log.match(/open (http:\/\/\S+\/s\/sp_\w+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    proc.once('exit', (code, sig) => {
+      clearTimeout(timer);
+      reject(new Error(`podium demo exited (${code ?? sig})\n--- log ---\n${log.slice(-4000)}`));
+    });
+  }).catch(async (err) => {
+    await stop();
+    throw err;
+  });
+  return { base: `http://127.0.0.1:${port}`, spaceURL, stop, log: () => log };
+}
