@@ -178,6 +178,7 @@ function render(st) {
   $('#v-conns-rejected').textContent = num(st.conns_rejected) ? `${fmtInt(st.conns_rejected)} rejected` : 'none rejected';
   $('#v-shed-rate').textContent = formatRate(shedRate);
   $('#v-shed-level').textContent = num(st.shed_level) == null ? '–' : String(st.shed_level);
+  $('#v-pressure').textContent = num(st.pressure) == null ? '' : ` · pressure ${(st.pressure * 100).toFixed(st.pressure < 0.1 ? 1 : 0)} %`;
   $('#st-shed').classList.toggle('is-alert', num(st.shed_level) > 0 || shedRate > 0);
   renderAttack(!!st.attack_mode, !!st.attack_auto);
 
@@ -192,7 +193,9 @@ function render(st) {
 }
 
 function drawSpark(svg, samples, now, label) {
-  const { points, max, min } = sparkline(samples, { end: now, windowMs: WINDOW_MS });
+  // The last 5 minutes; until there is that much history, at least the last minute.
+  const windowMs = Math.min(WINDOW_MS, Math.max(60000, samples.length ? now - samples[0].t : 0));
+  const { points, max, min } = sparkline(samples, { end: now, windowMs });
   svg.querySelector('polyline').setAttribute('points', points);
   const fmt = label.startsWith('Shed') ? formatRate : formatCount;
   svg.setAttribute('aria-label', points ? `${label} over the last 5 minutes: between ${fmt(min)} and ${fmt(max)}` : `${label}: no data yet`);

@@ -50,8 +50,11 @@ export function solveChallenge(challenge, difficulty, { onProgress } = {}) {
   let cancelled = false;
   let worker = null;
   let settle = null;
-  const mainThread = () =>
-    solvePow(challenge, difficulty, { onProgress, shouldStop: () => cancelled, batch: 128 });
+  const handle = { via: 'worker' };
+  const mainThread = () => (
+    (handle.via = 'main thread'),
+    solvePow(challenge, difficulty, { onProgress, shouldStop: () => cancelled, batch: 128 })
+  );
   const src = typeof __POW_WORKER_SRC__ === 'string' ? __POW_WORKER_SRC__ : '';
   const promise =
     !src || typeof Worker === 'undefined' || typeof Blob === 'undefined'
@@ -94,7 +97,7 @@ export function solveChallenge(challenge, difficulty, { onProgress } = {}) {
           };
           worker.postMessage({ challenge, difficulty });
         });
-  return {
+  return Object.assign(handle, {
     promise,
     cancel() {
       cancelled = true;
@@ -102,7 +105,7 @@ export function solveChallenge(challenge, difficulty, { onProgress } = {}) {
       worker = null;
       settle?.(null);
     },
-  };
+  });
 }
 
 const NOT_ADMISSION = new Set([404, 405, 501]);
@@ -138,6 +141,7 @@ export class Admission {
     this.reason = ''; // backoff: why (429, 503, network)
     this.progress = 0; // challenge: hashes tried
     this.difficulty = 0;
+    this.solvedBy = ''; // 'worker' or 'main thread'
     this.error = '';
     this.ticket = null;
     this.expiresAt = NaN; // local clock
@@ -165,6 +169,7 @@ export class Admission {
       reason: this.reason,
       progress: this.progress,
       difficulty: this.difficulty,
+      solvedBy: this.solvedBy,
       error: this.error,
       renewals: this.renewals,
     };
@@ -335,6 +340,7 @@ export class Admission {
           if (gen !== this.gen) return false;
           return this.fail(`Could not check this browser: ${err?.message || err}`);
         } finally {
+          this.solvedBy = this.solving?.via || '';
           this.solving = null;
         }
         if (gen !== this.gen || nonce == null) return false;

@@ -108,6 +108,8 @@ async function startMock(upstream, csp) {
   const mock = {
     base: `http://127.0.0.1:${port}`,
     passthroughJoin: false,
+    upstreamAdmission: false, // the upstream server has the join route
+    joinPath: '',
     script: [],
     ticketTtlMs: 600000,
     tickets: new Set(),
@@ -200,11 +202,51 @@ async function startMock(upstream, csp) {
     res.end(await readFile(file));
   }
 
-  function proxy(req, res, record) {
+  // API answers carry absolute URLs (playlist_url, listener_url…) of the
+  // demo server: rewrite them to this proxy so that media goes through it.
+  // When the upstream server has admission itself, media forwarded for a
+  // mock-admitted page carries a real ticket of the proxy's own instead of the
+  // mock's (which the server would refuse as forged).
+  let upTicket = null; // {ticket, until}
+  async function upstreamTicket() {
+    if (upTicket && upTicket.until - Date.now() > 30000) return upTicket.ticket;
+    const r = await fetch(`${upstream}${mock.joinPath}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(upTicket ? { ticket: upTicket.ticket } : {}),
+    });
+    const j = await r.json().catch(() => ({}));
+    if (r.status !== 200 || !j.ticket) {
+      upTicket = null;
+      throw new Error(`upstream join answered ${r.status} ${JSON.stringify(j)}`);
+    }
+    upTicket = { ticket: j.ticket, until: Date.parse(j.expires_at) || Date.now() + 60000 };
+    return upTicket.ticket;
+  }
+
+  async function proxy(req, res, record) {
     const url = new URL(req.url, upstream);
+    const rewrite = url.pathname.startsWith('/api/');
     const headers = { ...req.headers, host: url.host };
+    if (record && !mock.passthroughJoin) {
+      delete headers['x-podium-ticket'];
+      if (mock.upstreamAdmission) headers['x-podium-ticket'] = await upstreamTicket();
+    }
+    if (rewrite) delete headers['accept-encoding'];
     const up = http.request(url, { method: req.method, headers }, (ur) => {
       if (record) record.status = ur.statusCode;
+      if (rewrite && /json/.test(ur.headers['content-type'] || '')) {
+        const chunks = [];
+        ur.on('data', (c) => chunks.push(c));
+        ur.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8').split(upstream).join(mock.base);
+          const h = { ...ur.headers };
+          delete h['content-length'];
+          res.writeHead(ur.statusCode, h);
+          res.end(body);
+        });
+        return;
+      }
       res.writeHead(ur.statusCode, ur.headers);
       ur.pipe(res);
     });
@@ -249,7 +291,7 @@ async function startMock(upstream, csp) {
         const rec = { path: p + url.search, ticket, valid: mock.passthroughJoin ? !!ticket : mock.tickets.has(ticket), at: Date.now() };
         mock.hls.push(rec);
         if (!rec.valid) return sendJSON(res, 401, { error: 'no valid ticket', code: 'ticket_required' });
-        return proxy(req, res, rec);
+        return await proxy(req, res, rec);
       }
       return proxy(req, res);
     } catch (err) {
@@ -287,6 +329,8 @@ before(async () => {
   realJoin = probe.status !== 404 && probe.status !== 405;
   console.log(`podium demo at ${demo.base}, space ${spaceId}; real join route: ${realJoin ? `yes (${probe.status})` : 'no (404): mock only'}`);
   mock = await startMock(demo.base, await pageCSP());
+  mock.upstreamAdmission = realJoin;
+  mock.joinPath = `/api/spaces/${spaceId}/join`;
   browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS });
 });
 
@@ -430,6 +474,7 @@ test('challenge: the proof of work (difficulty 10) is solved in the page, then i
     const texts = await page.evaluate(() => window.__admissionTexts);
     assert.ok(texts.some((s) => /Checking your browser/.test(s)), `texts: ${JSON.stringify(texts)}`);
     assert.equal(mock.powVerified, 1, `proof of work not verified: ${mock.errors.join('; ')}`);
+    assert.equal((await page.evaluate(() => window.podium.admission())).solvedBy, 'worker', 'not solved in the Web Worker');
     assert.deepEqual(mock.hls.filter((r) => !r.valid).map((r) => r.path), [], 'media without a valid ticket');
     const peak = await samplePeak(page, 'podium', 'level', 2500);
     assert.ok(peak > levelThreshold, `silence after the challenge: ${peak}`);
