@@ -99,15 +99,21 @@ func New(svc *live.Service, media http.Handler, pages Pages, adm *Admission, opt
 // so it is built after the API).
 func (a *API) SetReplay(h http.Handler) { a.replay = h }
 
-// ServeHTTP adds CORS for API clients on other origins and routes.
+// ServeHTTP adds CORS for API and media clients on other origins (a
+// player page on a CDN host sends X-Podium-Ticket, which needs a
+// preflight) and routes.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/api/") {
+	p := r.URL.Path
+	api := strings.HasPrefix(p, "/api/")
+	if api || strings.HasPrefix(p, "/hls/") || strings.HasPrefix(p, "/replay/") {
 		h := w.Header()
 		h.Set("Access-Control-Allow-Origin", "*")
-		h.Set("Access-Control-Expose-Headers", "Location, Retry-After")
+		if api {
+			h.Set("Access-Control-Expose-Headers", "Location, Retry-After")
+		}
 		if r.Method == http.MethodOptions {
-			h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, PATCH, OPTIONS")
-			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+			h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, DELETE, PATCH, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Range, "+TicketHeader)
 			h.Set("Access-Control-Max-Age", "86400")
 			w.WriteHeader(http.StatusNoContent)
 			return

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -33,4 +35,18 @@ func FuzzDecodeJSON(f *testing.F) {
 			t.Fatalf("decode error maps to %d, want 400: %v", st, err)
 		}
 	})
+}
+
+func TestPreflightForMedia(t *testing.T) {
+	a := &API{mux: http.NewServeMux()}
+	for _, p := range []string{"/hls/sp_aaaaaaaaaaaa/index.m3u8", "/replay/sp_aaaaaaaaaaaa/index.m3u8", "/api/spaces"} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodOptions, p, nil)
+		req.Header.Set("Access-Control-Request-Headers", "x-podium-ticket")
+		a.ServeHTTP(rec, req)
+		h := rec.Result().Header
+		if rec.Code != http.StatusNoContent || !strings.Contains(h.Get("Access-Control-Allow-Headers"), TicketHeader) || h.Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("OPTIONS %s: %d %v; want 204 allowing %s from anywhere", p, rec.Code, h, TicketHeader)
+		}
+	}
 }
