@@ -90,7 +90,7 @@ func newTransport(src net.IP) *http.Transport {
 }
 
 func newListener(e *env, id int, group string) *listener {
-	l := &listener{e: e, id: id, group: group, tr: newTransport(Source(id)), done: make(chan struct{})}
+	l := &listener{e: e, id: id, group: group, tr: newTransport(ListenerSource(id)), done: make(chan struct{})}
 	l.raw = &http.Client{Transport: l.tr, Timeout: 15 * time.Second}
 	l.hc = &http.Client{Transport: mediaTransport{l}, Timeout: 15 * time.Second}
 	return l

@@ -156,7 +156,7 @@ func (e *env) probeJoinRate(ctx context.Context, budget time.Duration) (float64,
 // probeOnce is one new listener's first request: a join, or (without
 // admission) the playlist.
 func (e *env) probeOnce(ctx context.Context, src int) (bool, time.Duration) {
-	tr := newTransport(Source(src))
+	tr := newTransport(JoinerSource(src))
 	tr.DisableKeepAlives = true
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 5 * time.Second}
