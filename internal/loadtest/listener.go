@@ -127,7 +127,7 @@ func (l *listener) run(ctx context.Context) {
 			playlist = e.base.String() + res.playlist
 		}
 		l.setState(statePlaying)
-		p := &hlsclient.Player{HTTP: l.hc, OnMedia: l.media, StartBehind: 3}
+		p := &hlsclient.Player{HTTP: l.hc, OnMedia: l.media, StartBehind: 3, SkipParse: true}
 		t0 := time.Now()
 		err := p.Play(ctx, playlist)
 		if ctx.Err() != nil || err == nil {

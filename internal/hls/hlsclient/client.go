@@ -48,6 +48,10 @@ type Player struct {
 	// with the duration of the new media it carried, so a caller can model
 	// a playout buffer (the load tool measures stalls this way).
 	OnMedia func(d time.Duration)
+	// SkipParse, when OnPacket is nil, takes each part's duration from the
+	// playlist instead of parsing its fMP4: a load generator's listeners
+	// need the timing, not the audio, and parsing dominates their cost.
+	SkipParse bool
 
 	timeScale int64 // of the Opus track, from the init segment
 
@@ -130,7 +134,12 @@ func (p *Player) Play(ctx context.Context, playlistURL string) error {
 			if status != http.StatusOK {
 				return fmt.Errorf("hlsclient: part %d.%d: status %d", cur.msn, cur.part, status)
 			}
-			if err := p.deliver(body, trackID, &next, false); err != nil {
+			if p.SkipParse && p.OnPacket == nil {
+				p.parts.Add(1)
+				if p.OnMedia != nil {
+					p.OnMedia(parts[cur.part].Duration)
+				}
+			} else if err := p.deliver(body, trackID, &next, false); err != nil {
 				return fmt.Errorf("hlsclient: part %d.%d: %w", cur.msn, cur.part, err)
 			}
 			cur.part++
