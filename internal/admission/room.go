@@ -31,10 +31,10 @@ const rateTau = 10 * time.Second
 // RoomConfig configures a waiting room.
 type RoomConfig struct {
 	// AdmitRate is how many joins per second are admitted while the node has
-	// no headroom. Required, > 0.
+	// headroom; while it is full, none are (they wait, in order). Required, > 0.
 	AdmitRate float64
 	// Headroom reports whether the node can take listeners freely right
-	// now; while it does, everyone waiting is admitted at once (they come
+	// now; while it does, the line moves at AdmitRate (they come
 	// back spread over their Retry-After). nil means never: the room admits
 	// at AdmitRate only. Called without the room's lock held.
 	Headroom func() bool
@@ -62,7 +62,7 @@ type Decision struct {
 
 // Room is one space's waiting room: fair first-come-first-served (or a
 // lottery, see RoomConfig.LotteryAt) with O(1) memory. It counts arrivals and
-// moves an admission frontier forward at AdmitRate per second (at once while
+// moves an admission frontier forward at AdmitRate per second (only while
 // the node has headroom); a waiter's signed queue token carries their arrival
 // number, and they are admitted once the frontier has passed it. Waiters who
 // give up simply use their slot without anyone noticing; Headroom makes up
@@ -131,12 +131,10 @@ func (r *Room) Join(now time.Time) Decision {
 		r.arrived++
 		return r.queuedLocked(seq, now)
 	}
-	if head || float64(r.arrived) < r.frontier {
-		// Headroom (everyone waiting was just admitted), or nobody waiting
-		// and a slot free: admitted without a token. The slot is used up so
-		// the frontier's credit stays honest.
+	if float64(r.arrived) < r.frontier {
+		// Nobody waiting and a slot free (the frontier has credit): admitted
+		// without a token; the slot is used up.
 		r.arrived++
-		r.frontier = max(r.frontier, float64(r.arrived))
 		return Decision{Admit: true}
 	}
 	seq := r.arrived
@@ -206,6 +204,9 @@ func (r *Room) headroom() bool {
 func (r *Room) advanceLocked(now time.Time, headroom bool) {
 	if r.last.IsZero() {
 		r.last = now
+		if headroom {
+			r.frontier = r.cfg.AdmitRate // a fresh room starts with a second of credit
+		}
 	}
 	if !r.cfg.LotteryAt.IsZero() && !r.drawn {
 		if now.Before(r.cfg.LotteryAt) {
@@ -223,12 +224,17 @@ func (r *Room) advanceLocked(now time.Time, headroom bool) {
 	}
 	arrived := float64(r.arrived)
 	backlog := arrived - r.frontier
-	next := r.frontier + r.cfg.AdmitRate*dt
-	if headroom && next < arrived {
+	// While the node has headroom the frontier moves at AdmitRate (a storm
+	// is let in at a controlled pace, never all at once); while it is full
+	// it stands still, and unused credit is withdrawn so newcomers queue.
+	next := r.frontier
+	if headroom {
+		next += r.cfg.AdmitRate * dt
+		if ceiling := arrived + r.cfg.AdmitRate; next > ceiling {
+			next = ceiling // at most one second of credit
+		}
+	} else if next > arrived {
 		next = arrived
-	}
-	if ceiling := arrived + r.cfg.AdmitRate; next > ceiling {
-		next = ceiling // at most one second of credit
 	}
 	if backlog > 0 {
 		d := math.Min(next-r.frontier, backlog)

@@ -18,7 +18,8 @@ func newTestRoom(t testing.TB, cfg RoomConfig) *Room {
 
 func TestRoomFIFO(t *testing.T) {
 	clk := newClock()
-	r := newTestRoom(t, RoomConfig{AdmitRate: 10})
+	head := false // full while they arrive, then room frees up
+	r := newTestRoom(t, RoomConfig{AdmitRate: 10, Headroom: func() bool { return head }})
 	toks := make([]string, 100)
 	for i := range toks {
 		d := r.Join(clk.Now())
@@ -39,6 +40,7 @@ func TestRoomFIFO(t *testing.T) {
 		}
 		toks[i] = d.QueueToken
 	}
+	head = true
 	for round := 1; round <= 3; round++ {
 		clk.Add(time.Second)
 		admitted := 0
@@ -68,20 +70,39 @@ func TestRoomFIFO(t *testing.T) {
 func TestRoomHeadroom(t *testing.T) {
 	clk := newClock()
 	head := false
-	r := newTestRoom(t, RoomConfig{AdmitRate: 1, Headroom: func() bool { return head }})
+	r := newTestRoom(t, RoomConfig{AdmitRate: 2, Headroom: func() bool { return head }})
 	d := r.Join(clk.Now())
 	if d.Admit {
 		t.Fatal("admitted without headroom")
 	}
+	// A full node admits nobody, however long they wait.
+	clk.Add(10 * time.Second)
+	if got, err := r.Wait(d.QueueToken, clk.Now()); err != nil || got.Admit || got.Position != 0 {
+		t.Fatalf("full node after 10 s: %+v, %v; want still first in line", got, err)
+	}
+	// With headroom the line moves at AdmitRate, not all at once.
 	head = true
+	var toks []string
+	for i := 0; i < 10; i++ {
+		toks = append(toks, r.Join(clk.Now()).QueueToken)
+	}
+	clk.Add(time.Second)
 	if got, err := r.Wait(d.QueueToken, clk.Now()); err != nil || !got.Admit {
-		t.Fatalf("with headroom: %+v, %v; want admitted", got, err)
+		t.Fatalf("first in line with headroom: %+v, %v; want admitted", got, err)
 	}
-	if got := r.Join(clk.Now()); !got.Admit {
-		t.Fatalf("newcomer with headroom: %+v", got)
+	admitted := 0
+	for _, tok := range toks {
+		if got, _ := r.Wait(tok, clk.Now()); got.Admit {
+			admitted++
+		}
 	}
-	if w := r.Waiting(); w != 0 {
-		t.Errorf("waiting %d, want 0", w)
+	if admitted > 2 {
+		t.Errorf("%d of 10 newcomers admitted within a second at 2/s, want at most 2", admitted)
+	}
+	// The node fills again: credit is withdrawn and newcomers queue.
+	head = false
+	if got := r.Join(clk.Now()); got.Admit {
+		t.Fatalf("newcomer on a full node: %+v", got)
 	}
 }
 
@@ -194,4 +215,18 @@ func FuzzRoomWait(f *testing.F) {
 			t.Fatalf("error %v with decision %+v", err, d)
 		}
 	})
+}
+
+func TestRoomFreshStartsWithCredit(t *testing.T) {
+	clk := newClock()
+	r := newTestRoom(t, RoomConfig{AdmitRate: 5, Headroom: func() bool { return true }})
+	admitted := 0
+	for i := 0; i < 8; i++ {
+		if r.Join(clk.Now()).Admit {
+			admitted++
+		}
+	}
+	if admitted != 5 {
+		t.Fatalf("fresh room with headroom admitted %d of 8 at once, want 5 (one second of credit)", admitted)
+	}
 }

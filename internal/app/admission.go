@@ -56,7 +56,14 @@ func (a *App) buildAdmission(ctx context.Context) (*httpapi.Admission, error) {
 		if ad.Manager != nil && !ad.Manager.Headroom() {
 			return false
 		}
-		return cfg.MaxListeners == 0 || a.listeners.Load() < int64(cfg.MaxListeners)
+		if cfg.MaxListeners == 0 {
+			return true
+		}
+		// The listener estimate lags by a few seconds (it counts playlist
+		// requests), so admissions of the last ten seconds are added: a
+		// storm cannot overshoot the limit before the estimate catches up.
+		recent := int64(ad.Counts().Admitted - a.admittedBefore.Load())
+		return a.listeners.Load()+recent < int64(cfg.MaxListeners)
 	}
 	if ad.Rooms, err = admission.NewRooms(qk, admission.RoomConfig{AdmitRate: cfg.AdmitRate, Headroom: headroom}); err != nil {
 		return nil, err
@@ -74,12 +81,16 @@ func (a *App) fdLimit() int64 {
 	return int64(n) * 9 / 8
 }
 
-// countListeners refreshes the node's listener estimate twice a second.
+// countListeners refreshes the node's listener estimate twice a second,
+// and remembers how many joins had been admitted ten seconds ago.
 func (a *App) countListeners(ctx context.Context) {
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
-	for {
+	var hist [20]uint64 // admitted counts, one per tick, oldest at i
+	for i := 0; ; i = (i + 1) % len(hist) {
 		a.listeners.Store(int64(a.svc.TotalListeners()))
+		a.admittedBefore.Store(hist[i])
+		hist[i] = a.adm.Counts().Admitted
 		select {
 		case <-ctx.Done():
 			return

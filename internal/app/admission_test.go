@@ -116,8 +116,8 @@ func TestWaitingRoomAndAttackMode(t *testing.T) {
 		t.Skip("end-to-end")
 	}
 	cfg := testConfig(t)
-	cfg.Admission.MaxListeners = 1
-	cfg.Admission.AdmitRate = 1
+	cfg.Admission.MaxListeners = 3
+	cfg.Admission.AdmitRate = 3
 	cfg.Admission.PowDifficulty = 10
 	a, err := New(context.Background(), cfg, discardLog())
 	if err != nil {
@@ -132,12 +132,19 @@ func TestWaitingRoomAndAttackMode(t *testing.T) {
 	id := sp.Space.ID
 	n.api(t, "POST", "/api/spaces/"+id+"/start", sp.HostToken, nil, nil)
 
-	// One listener fills the node.
+	// Three listeners fill a node made for three.
 	pctx, pcancel := context.WithCancel(context.Background())
 	defer pcancel()
-	go hlsclient.Play(pctx, http.DefaultClient, n.base+"/hls/"+id+"/index.m3u8", func([]byte, int64) {})
+	for i := 0; i < 3; i++ {
+		st, d := n.join(t, id, nil)
+		if st != http.StatusOK {
+			t.Fatalf("join %d on an empty node: %d", i, st)
+		}
+		hc := &http.Client{Transport: ticketTransport{d.Ticket, &http.Transport{}}}
+		go hlsclient.Play(pctx, hc, n.base+"/hls/"+id+"/index.m3u8", func([]byte, int64) {})
+	}
 	deadline := time.Now().Add(15 * time.Second)
-	for a.listeners.Load() < 1 {
+	for a.listeners.Load() < 2 {
 		if time.Now().After(deadline) {
 			t.Fatal("listener estimate never reached 1")
 		}
@@ -164,12 +171,18 @@ func TestWaitingRoomAndAttackMode(t *testing.T) {
 		}
 	}
 	last := waiting[len(waiting)-1]
-	if last.Estimate < last.Position/2 || last.Estimate > last.Position*2+2 {
-		t.Errorf("estimate %d s for position %d at 1 join/s: not honest", last.Estimate, last.Position)
+	if want := last.Position / 3; last.Estimate < want-1 || last.Estimate > want+2 {
+		t.Errorf("estimate %d s for position %d at 3 joins/s: want about %d", last.Estimate, last.Position, want)
 	}
-	// The first in line is admitted within its wait.
+	// While the node stays full nobody is let in; once the listener leaves,
+	// the first in line is admitted.
+	time.Sleep(1500 * time.Millisecond)
+	if st, d := n.join(t, id, map[string]any{"queue_token": waiting[0].QueueToken}); st != http.StatusAccepted {
+		t.Fatalf("first in line on a full node (listeners %d): %d %+v, want still queued", a.listeners.Load(), st, d)
+	}
+	pcancel()
 	first := waiting[0]
-	deadline = time.Now().Add(time.Duration(first.Position+4) * time.Second)
+	deadline = time.Now().Add(20 * time.Second)
 	for {
 		st, d := n.join(t, id, map[string]any{"queue_token": first.QueueToken})
 		if st == http.StatusOK && d.Ticket != "" {
@@ -220,4 +233,17 @@ func TestWaitingRoomAndAttackMode(t *testing.T) {
 	if !status.AttackMode || status.Admissions["queued"] < 3 || status.Admissions["challenged"] < 2 || len(status.Spaces) != 1 || status.Requests["listener"]+status.Requests["anonymous"] == 0 {
 		t.Errorf("admin status = %+v", status)
 	}
+}
+
+// ticketTransport sends a listener's ticket with every request, as the
+// web player does.
+type ticketTransport struct {
+	ticket string
+	next   http.RoundTripper
+}
+
+func (t ticketTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("X-Podium-Ticket", t.ticket)
+	return t.next.RoundTrip(r)
 }

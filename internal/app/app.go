@@ -44,6 +44,8 @@ type App struct {
 	// listeners is the node's listener estimate, refreshed twice a second
 	// for the waiting rooms' headroom check.
 	listeners atomic.Int64
+	// admittedBefore is the join counter's value about ten seconds ago.
+	admittedBefore atomic.Uint64
 
 	ln, stageLn   *capListener
 	debugLn       net.Listener

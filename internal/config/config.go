@@ -49,8 +49,9 @@ type Admission struct {
 	// Disabled switches every protection above the connection cap off
 	// (tickets are still handed out): for side-by-side measurements only.
 	Disabled bool `json:"disabled"`
-	// AdmitRate is how many joins per second a space's waiting room admits
-	// while the node is full.
+	// AdmitRate is how many joins per second a space's waiting room lets in
+	// while the node has room (a storm enters at this pace); while the node
+	// is full nobody is let in until room frees up.
 	AdmitRate float64 `json:"admit_rate"`
 	// MaxListeners is how many listeners this node takes before joins wait
 	// in the waiting room; 0 = no fixed number (the overload manager alone
@@ -120,7 +121,7 @@ func Default() Config {
 		Stage:     Stage{MaxSpeakers: 10},
 		HLS:       HLS{PartMillis: 200, SegmentParts: 10, WindowSegments: 6},
 		Admission: Admission{
-			AdmitRate: 50, TicketTTLSeconds: 600, PowDifficulty: 18, JoinsPerIP: 1, JoinsPerNet: 20,
+			AdmitRate: 200, TicketTTLSeconds: 600, PowDifficulty: 18, JoinsPerIP: 1, JoinsPerNet: 20,
 			MaxHeapMB: 4096, MaxGoroutines: 200000, TargetLatencyMS: 250,
 		},
 	}
