@@ -65,7 +65,11 @@ func (a *App) buildAdmission(ctx context.Context) (*httpapi.Admission, error) {
 		recent := int64(ad.Counts().Admitted - a.admittedBefore.Load())
 		return a.listeners.Load()+recent < int64(cfg.MaxListeners)
 	}
-	if ad.Rooms, err = admission.NewRooms(qk, admission.RoomConfig{AdmitRate: cfg.AdmitRate, Headroom: headroom}); err != nil {
+	rate := cfg.AdmitRate
+	if cfg.Disabled {
+		rate = 1e9 // no waiting room: everyone is let in at once
+	}
+	if ad.Rooms, err = admission.NewRooms(qk, admission.RoomConfig{AdmitRate: rate, Headroom: headroom}); err != nil {
 		return nil, err
 	}
 	return ad, nil

@@ -46,8 +46,9 @@ type Config struct {
 
 // Admission tunes joining and overload protection.
 type Admission struct {
-	// Disabled switches every protection above the connection cap off
-	// (tickets are still handed out): for side-by-side measurements only.
+	// Disabled switches every protection above the connection cap off:
+	// no shedding, no rate limits, no waiting room (every join gets a
+	// ticket at once). For side-by-side measurements only.
 	Disabled bool `json:"disabled"`
 	// AdmitRate is how many joins per second a space's waiting room lets in
 	// while the node has room (a storm enters at this pace); while the node
