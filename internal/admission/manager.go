@@ -27,6 +27,9 @@ type ManagerConfig struct {
 	MaxGoroutines int           //
 	MaxFDs        int           // open file descriptors
 	TargetLatency time.Duration // smoothed mean handler time of observed requests
+	// MaxCPU is the share of the process's cores (0..1) above which it is
+	// under pressure; used when Signals also implements CPUSignals.
+	MaxCPU float64
 
 	Interval time.Duration // sampling period; default 250 ms
 	// StepUpAfter is how long a level is held before pressure still at or
@@ -237,6 +240,9 @@ func (m *Manager) sample() {
 	ratio(float64(m.sig.HeapBytes()), float64(m.cfg.MaxHeap))
 	ratio(float64(m.sig.Goroutines()), float64(m.cfg.MaxGoroutines))
 	ratio(float64(m.sig.OpenFDs()), float64(m.cfg.MaxFDs))
+	if cs, ok := m.sig.(CPUSignals); ok {
+		ratio(cs.CPU(), m.cfg.MaxCPU)
+	}
 	var lat float64
 	for c := range m.latEWMA {
 		lat = math.Max(lat, m.latEWMA[c])

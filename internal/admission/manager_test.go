@@ -179,3 +179,41 @@ func TestRuntimeSignals(t *testing.T) {
 		t.Errorf("heap %d goroutines %d fds %d", s.HeapBytes(), s.Goroutines(), s.OpenFDs())
 	}
 }
+
+type cpuSignals struct {
+	fakeSignalsForCPU
+	cpu float64
+}
+
+type fakeSignalsForCPU struct{}
+
+func (fakeSignalsForCPU) HeapBytes() uint64 { return 0 }
+func (fakeSignalsForCPU) Goroutines() int   { return 0 }
+func (fakeSignalsForCPU) OpenFDs() int      { return 0 }
+
+func (c *cpuSignals) CPU() float64 { return c.cpu }
+
+func TestManagerShedsOnCPU(t *testing.T) {
+	sig := &cpuSignals{cpu: 0.5}
+	m := NewManager(ManagerConfig{MaxCPU: 0.8}, sig, time.Now)
+	m.sample()
+	if m.Shedding(ClassAnonymous) {
+		t.Fatal("shedding at 50 % CPU with a limit of 80 %")
+	}
+	sig.cpu = 0.95
+	m.sample()
+	if !m.Shedding(ClassAnonymous) || m.Shedding(ClassIngest) {
+		t.Fatalf("at 95 %% CPU: level %d; want anonymous shed, ingest never", m.Level())
+	}
+}
+
+func TestProcessSignalsCPU(t *testing.T) {
+	var p ProcessSignals
+	p.CPU()
+	deadline := time.Now().Add(50 * time.Millisecond)
+	for time.Now().Before(deadline) {
+	}
+	if got := p.CPU(); got <= 0 || got > 1.5 {
+		t.Fatalf("CPU after spinning = %.2f, want a share in (0, 1.5]", got)
+	}
+}

@@ -3,7 +3,10 @@ package admission
 import (
 	"io"
 	"os"
+	"runtime"
 	"runtime/metrics"
+	"syscall"
+	"time"
 )
 
 // RuntimeSignals reads this process's signals: live heap and goroutines from
@@ -52,4 +55,40 @@ func (RuntimeSignals) OpenFDs() int {
 			return -1
 		}
 	}
+}
+
+// CPUSignals is an optional part of Signals: the share of the CPU the
+// process may use (GOMAXPROCS cores) that it used since the last call,
+// 0..1. The Manager calls it from its sampling goroutine only.
+type CPUSignals interface {
+	CPU() float64
+}
+
+// ProcessSignals is RuntimeSignals plus CPU use, read with getrusage. Use
+// one value per Manager (it remembers the previous reading).
+type ProcessSignals struct {
+	RuntimeSignals
+	prevCPU  time.Duration
+	prevWall time.Time
+}
+
+var _ CPUSignals = (*ProcessSignals)(nil)
+
+// CPU returns the share of GOMAXPROCS cores used since the previous call.
+func (p *ProcessSignals) CPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	now := time.Now()
+	defer func() { p.prevCPU, p.prevWall = cpu, now }()
+	if p.prevWall.IsZero() {
+		return 0
+	}
+	wall := now.Sub(p.prevWall)
+	if wall <= 0 {
+		return 0
+	}
+	return float64(cpu-p.prevCPU) / float64(wall) / float64(runtime.GOMAXPROCS(0))
 }

@@ -40,9 +40,10 @@ func (a *App) buildAdmission(ctx context.Context) (*httpapi.Admission, error) {
 			MaxGoroutines:  cfg.MaxGoroutines,
 			MaxFDs:         int(a.fdLimit()),
 			TargetLatency:  time.Duration(cfg.TargetLatencyMS) * time.Millisecond,
+			MaxCPU:         float64(cfg.MaxCPUPercent) / 100,
 			AttackJoinRate: 20 * cfg.AdmitRate,
 			LatencyExempt:  httpapi.LatencyExempt,
-		}, admission.RuntimeSignals{}, nil)
+		}, &admission.ProcessSignals{}, nil)
 		lc := admission.DefaultLimiterConfig()
 		lc.Classes[admission.ClassJoin] = admission.ClassLimits{
 			PerIP:  admission.Rate{PerSecond: cfg.JoinsPerIP, Burst: 5 * cfg.JoinsPerIP},

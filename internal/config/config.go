@@ -70,6 +70,9 @@ type Admission struct {
 	MaxHeapMB       int `json:"max_heap_mb"`
 	MaxGoroutines   int `json:"max_goroutines"`
 	TargetLatencyMS int `json:"target_latency_ms"`
+	// MaxCPUPercent is the share of the process's cores above which the
+	// node sheds its least important requests.
+	MaxCPUPercent int `json:"max_cpu_percent"`
 }
 
 // Recordings says where recordings live and how long they are kept.
@@ -123,7 +126,7 @@ func Default() Config {
 		HLS:       HLS{PartMillis: 200, SegmentParts: 10, WindowSegments: 6},
 		Admission: Admission{
 			AdmitRate: 200, TicketTTLSeconds: 600, PowDifficulty: 18, JoinsPerIP: 1, JoinsPerNet: 20,
-			MaxHeapMB: 4096, MaxGoroutines: 200000, TargetLatencyMS: 250,
+			MaxHeapMB: 4096, MaxGoroutines: 200000, TargetLatencyMS: 250, MaxCPUPercent: 85,
 		},
 	}
 }
@@ -265,8 +268,8 @@ func (c *Config) Validate() error {
 	}
 	ad := c.Admission
 	if ad.AdmitRate <= 0 || ad.MaxListeners < 0 || ad.JoinsPerIP <= 0 || ad.JoinsPerNet <= 0 || ad.TicketTTLSeconds < 30 || ad.PowDifficulty < 1 || ad.PowDifficulty > 32 ||
-		ad.MaxHeapMB < 16 || ad.MaxGoroutines < 100 || ad.TargetLatencyMS < 1 {
-		bad("admission: want admit_rate > 0, max_listeners ≥ 0, joins_per_ip and joins_per_net > 0, ticket_ttl_seconds ≥ 30, pow_difficulty 1..32, max_heap_mb ≥ 16, max_goroutines ≥ 100, target_latency_ms ≥ 1")
+		ad.MaxHeapMB < 16 || ad.MaxGoroutines < 100 || ad.TargetLatencyMS < 1 || ad.MaxCPUPercent < 10 || ad.MaxCPUPercent > 100 {
+		bad("admission: want admit_rate > 0, max_listeners ≥ 0, joins_per_ip and joins_per_net > 0, ticket_ttl_seconds ≥ 30, pow_difficulty 1..32, max_heap_mb ≥ 16, max_goroutines ≥ 100, target_latency_ms ≥ 1, max_cpu_percent 10..100")
 	}
 	if c.HLS.WindowSegments < 3 || c.HLS.WindowSegments > 60 {
 		bad("hls.window_segments %d: want 3..60", c.HLS.WindowSegments)
