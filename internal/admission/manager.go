@@ -195,6 +195,10 @@ func shedMask(k int) uint32 {
 }
 
 // levelFor returns the level pressure p calls for on its own.
+// cpuMaxLevel is the highest level CPU pressure alone reaches: joins and
+// anonymous requests are shed, chat and listeners are not.
+const cpuMaxLevel = 2
+
 func levelFor(p float64) int {
 	switch {
 	case p >= 1.5:
@@ -240,8 +244,17 @@ func (m *Manager) sample() {
 	ratio(float64(m.sig.HeapBytes()), float64(m.cfg.MaxHeap))
 	ratio(float64(m.sig.Goroutines()), float64(m.cfg.MaxGoroutines))
 	ratio(float64(m.sig.OpenFDs()), float64(m.cfg.MaxFDs))
+	// CPU alone may shed joins and anonymous requests, never listeners:
+	// a saturated CPU is as often caused by what is being shed (a flood,
+	// a connection storm) as by the audience, and the waiting room already
+	// stops the audience from growing.
+	pOther := p
+	cpuCap := MaxLevel
 	if cs, ok := m.sig.(CPUSignals); ok {
 		ratio(cs.CPU(), m.cfg.MaxCPU)
+		if p > pOther {
+			cpuCap = cpuMaxLevel
+		}
 	}
 	var lat float64
 	for c := range m.latEWMA {
@@ -260,6 +273,9 @@ func (m *Manager) sample() {
 			next = max(next, cur+1)
 		}
 		next = min(next, MaxLevel)
+		if pOther < 1 && (m.cfg.TargetLatency <= 0 || lat < float64(m.cfg.TargetLatency)) {
+			next = min(next, max(cur, cpuCap))
+		}
 	case p < m.cfg.LowWater && cur > 0 && held >= m.cfg.HoldDown:
 		next = cur - 1
 	}

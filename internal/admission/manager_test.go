@@ -217,3 +217,19 @@ func TestProcessSignalsCPU(t *testing.T) {
 		t.Fatalf("CPU after spinning = %.2f, want a share in (0, 1.5]", got)
 	}
 }
+
+func TestCPUAloneNeverShedsListeners(t *testing.T) {
+	sig := &cpuSignals{cpu: 1.0}
+	clk := time.Unix(1_800_000_000, 0)
+	m := NewManager(ManagerConfig{MaxCPU: 0.5}, sig, func() time.Time { return clk })
+	for i := 0; i < 40; i++ { // 10 s of saturated CPU, twice the limit
+		m.sample()
+		clk = clk.Add(250 * time.Millisecond)
+	}
+	if m.Shedding(ClassListener) || m.Shedding(ClassChat) {
+		t.Fatalf("level %d after 10 s of CPU at twice the limit: listeners or chat shed", m.Level())
+	}
+	if !m.Shedding(ClassJoin) || !m.Shedding(ClassAnonymous) {
+		t.Fatalf("level %d: joins and anonymous requests should be shed", m.Level())
+	}
+}
