@@ -67,6 +67,30 @@ window.studio = {
     for (const r of remotes.values()) max = Math.max(max, analyserRMS(r.analyser, r.buf));
     return max;
   },
+  /**
+   * WebRTC figures of what I receive from the other speakers: mean jitter
+   * buffer delay (ms), round-trip time to the server (ms), packets received
+   * and lost. null when not on stage.
+   */
+  rtcStats: async () => {
+    if (!pc) return null;
+    const out = { jitterBufferMs: NaN, rttMs: NaN, packetsReceived: 0, packetsLost: 0 };
+    let delay = 0;
+    let emitted = 0;
+    (await pc.getStats()).forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'audio' && r.packetsReceived > 0) {
+        delay += r.jitterBufferDelay || 0;
+        emitted += r.jitterBufferEmittedCount || 0;
+        out.packetsReceived += r.packetsReceived;
+        out.packetsLost += r.packetsLost || 0;
+      }
+      if (r.type === 'candidate-pair' && r.nominated && Number.isFinite(r.currentRoundTripTime)) {
+        out.rttMs = r.currentRoundTripTime * 1000;
+      }
+    });
+    if (emitted > 0) out.jitterBufferMs = (delay / emitted) * 1000;
+    return out;
+  },
 };
 
 function ctx() {

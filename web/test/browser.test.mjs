@@ -49,6 +49,32 @@ test('host speaks in the studio, a listener hears it', { timeout: 75000 }, async
   assert.deepEqual(env.pageErrors, [], 'uncaught errors in the pages');
 });
 
+test('two speakers hear each other over WebRTC, never themselves', { timeout: 75000 }, async () => {
+  const { space, hostToken, studio: host } = await hostStartsSpace(env, { title: 'Two speakers' });
+  const inv = await env.api('POST', `/api/spaces/${space.id}/invites`, { name: 'Bea' }, hostToken);
+  assert.equal(inv.status, 201, `invite: ${inv.status} ${inv.text}`);
+  const guest = await env.context.newPage();
+  await guest.goto(inv.json.url);
+  await guest.fill('#name', 'Bea Guest');
+  await guest.click('#join');
+  await guest.waitForFunction(() => window.studio && window.studio.joined(), null, { timeout: 20000 });
+  // Each hears the other's fake microphone through its listening slot.
+  const [hostHears, guestHears] = await Promise.all([
+    samplePeak(host, 'studio', 'remoteLevel'),
+    samplePeak(guest, 'studio', 'remoteLevel'),
+  ]);
+  const st = await guest.evaluate(() => window.studio.rtcStats());
+  console.log(`speaker-to-speaker: host hears ${hostHears.toFixed(4)}, guest hears ${guestHears.toFixed(4)}; ` +
+    `guest's jitter buffer ${Number(st.jitterBufferMs).toFixed(1)} ms, rtt ${Number(st.rttMs).toFixed(1)} ms, ` +
+    `${st.packetsReceived} packets received, ${st.packetsLost} lost`);
+  assert.ok(hostHears > levelThreshold, `the host heard silence from the guest: ${hostHears}`);
+  assert.ok(guestHears > levelThreshold, `the guest heard silence from the host: ${guestHears}`);
+  assert.ok(st.packetsReceived > 100, `guest received only ${st.packetsReceived} packets`);
+  await guest.close();
+  await host.close();
+  assert.deepEqual(env.pageErrors, [], 'uncaught errors in the pages');
+});
+
 test('listener page for an unknown space says not found', { timeout: 15000 }, async () => {
   const page = await env.context.newPage();
   await page.goto(`${env.base}/s/sp_doesnotexist`);
