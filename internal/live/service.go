@@ -284,12 +284,7 @@ func (s *Service) Close() {
 
 // RecordingProblems counts live spaces whose recording is failing.
 func (s *Service) RecordingProblems() int {
-	s.mu.Lock()
-	rooms := make([]*room, 0, len(s.rooms))
-	for _, r := range s.rooms {
-		rooms = append(rooms, r)
-	}
-	s.mu.Unlock()
+	rooms := s.openRooms()
 	n := 0
 	for _, r := range rooms {
 		r.mu.Lock()
@@ -311,12 +306,7 @@ type Counts struct {
 
 // Counts reports live spaces, speakers on stage and mixer counters.
 func (s *Service) Counts() Counts {
-	s.mu.Lock()
-	rooms := make([]*room, 0, len(s.rooms))
-	for _, r := range s.rooms {
-		rooms = append(rooms, r)
-	}
-	s.mu.Unlock()
+	rooms := s.openRooms()
 	var c Counts
 	for _, r := range rooms {
 		r.addCounts(&c)
@@ -346,12 +336,7 @@ func (s *Service) LiveFigures(id string) Figures {
 
 // TotalListeners sums the listener estimates of the spaces open here.
 func (s *Service) TotalListeners() int {
-	s.mu.Lock()
-	rooms := make([]*room, 0, len(s.rooms))
-	for _, r := range s.rooms {
-		rooms = append(rooms, r)
-	}
-	s.mu.Unlock()
+	rooms := s.openRooms()
 	n := 0
 	for _, r := range rooms {
 		r.mu.Lock()
@@ -361,4 +346,16 @@ func (s *Service) TotalListeners() int {
 		r.mu.Unlock()
 	}
 	return n
+}
+
+// openRooms returns the rooms open now, so callers can visit them without
+// holding s.mu.
+func (s *Service) openRooms() []*room {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rooms := make([]*room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rooms = append(rooms, r)
+	}
+	return rooms
 }
