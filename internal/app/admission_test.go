@@ -119,15 +119,8 @@ func TestWaitingRoomAndAttackMode(t *testing.T) {
 	cfg.Admission.MaxListeners = 3
 	cfg.Admission.AdmitRate = 3
 	cfg.Admission.PowDifficulty = 10
-	a, err := New(context.Background(), cfg, discardLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	n := &node{App: a, base: a.BaseURL()}
+	n := runNode(t, cfg)
+	a := n.App
 	sp := n.createSpace(t)
 	id := sp.Space.ID
 	n.api(t, "POST", "/api/spaces/"+id+"/start", sp.HostToken, nil, nil)

@@ -92,6 +92,14 @@ func TestBadInput(t *testing.T) {
 		{"revoke unknown invite", "DELETE", "/api/spaces/" + id + "/invites/inv_aaaaaaaaaaaa", host, "", nil, 404, "not found"},
 		{"mute without body", "POST", "/api/spaces/" + id + "/speakers/spk_aaaaaaaaaaaa/mute", host, "application/json", []byte(`{}`), 400, "muted"},
 		{"unknown api route", "GET", "/api/nope", "", "", nil, 404, "no such API route"},
+		{"patch without record", "PATCH", "/api/spaces/" + id, host, "application/json", []byte(`{}`), 400, "record"},
+		{"patch unknown field", "PATCH", "/api/spaces/" + id, host, "application/json", []byte(`{"title":"x"}`), 400, "title"},
+		{"patch unknown space", "PATCH", "/api/spaces/" + unknown, host, "application/json", []byte(`{"record":false}`), 404, "not found"},
+		{"admin status as host", "GET", "/api/admin/status", host, "", nil, 403, "operator"},
+		{"admin status anonymous", "GET", "/api/admin/status", "", "", nil, 401, "missing"},
+		{"attack without on", "POST", "/api/admin/attack", n.OperatorToken(), "application/json", []byte(`{}`), 400, "on"},
+		{"attack as speaker", "POST", "/api/admin/attack", speakerTok, "application/json", []byte(`{"on":true}`), 403, "operator"},
+		{"recordings list as host", "GET", "/api/recordings", host, "", nil, 403, "operator"},
 		{"hls unknown space", "GET", "/hls/" + unknown + "/index.m3u8", "", "", nil, 404, ""},
 	}
 	for _, tt := range tests {
@@ -191,14 +199,7 @@ func TestEndReleasesEverything(t *testing.T) {
 func TestMetricsOnDebugListener(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.DebugAddr = "127.0.0.1:0"
-	a, err := New(context.Background(), cfg, discardLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	a := runNode(t, cfg).App
 	http.Get(a.BaseURL() + "/hls/sp_aaaaaaaaaaaa/index.m3u8")
 	resp, err := http.Get("http://" + a.debugLn.Addr().String() + "/metrics")
 	if err != nil {
@@ -212,7 +213,12 @@ func TestMetricsOnDebugListener(t *testing.T) {
 		}
 	}
 	// The public listener does not serve metrics.
-	if st, _, _ := (&node{App: a, base: a.BaseURL()}).raw(t, "GET", "/metrics", "", "", nil); st != http.StatusNotFound {
-		t.Errorf("public /metrics: %d, want 404", st)
+	resp, err = http.Get(a.BaseURL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("public /metrics: %d, want 404", resp.StatusCode)
 	}
 }

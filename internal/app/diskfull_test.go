@@ -53,15 +53,8 @@ func TestDiskFullKeepsLiveGoing(t *testing.T) {
 	mountSmall(t, recDir, "2m")
 	cfg := testConfig(t)
 	cfg.Recordings.Dir = recDir
-	a, err := New(context.Background(), cfg, discardLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	n := &node{App: a, base: a.BaseURL()}
+	n := runNode(t, cfg)
+	a := n.App
 
 	sp := n.createSpace(t)
 	id, host := sp.Space.ID, sp.HostToken

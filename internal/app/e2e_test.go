@@ -51,9 +51,12 @@ func testConfig(t testing.TB) config.Config {
 
 func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func startNodeTB(t testing.TB) *node {
+func startNodeTB(t testing.TB) *node { return runNode(t, testConfig(t)) }
+
+// runNode builds a node from cfg and runs it until the test ends.
+func runNode(t testing.TB, cfg config.Config) *node {
 	t.Helper()
-	a, err := New(context.Background(), testConfig(t), discardLog())
+	a, err := New(context.Background(), cfg, discardLog())
 	if err != nil {
 		t.Fatal(err)
 	}

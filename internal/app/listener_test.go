@@ -2,7 +2,6 @@ package app
 
 import (
 	"bufio"
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -96,15 +95,8 @@ func TestStageListenerReservedForSpeakers(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.MaxConns = 8
 	cfg.StageAddr = "127.0.0.1:0"
-	a, err := New(t.Context(), cfg, discardLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	ctx, cancel := context.WithCancel(t.Context())
-	go func() { done <- a.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	n := &node{App: a, base: a.BaseURL()}
+	n := runNode(t, cfg)
+	a := n.App
 	sp := n.createSpace(t)
 	id, host := sp.Space.ID, sp.HostToken
 	n.api(t, "POST", "/api/spaces/"+id+"/start", host, nil, nil)

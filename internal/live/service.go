@@ -74,7 +74,7 @@ type Service struct {
 	closed bool
 }
 
-// New returns a service. Call Resume once to restart spaces that were live
+// New returns a service. Call Recover once to deal with spaces that were live
 // when the node stopped.
 func New(cfg Config, st Store, signer *auth.Signer, engine *ingest.Engine, hs *hls.Server, log *slog.Logger) *Service {
 	if cfg.MaxSpeakers <= 0 {
