@@ -100,7 +100,18 @@ func TestStageListenerReservedForSpeakers(t *testing.T) {
 	sp := n.createSpace(t)
 	id, host := sp.Space.ID, sp.HostToken
 	n.api(t, "POST", "/api/spaces/"+id+"/start", host, nil, nil)
+	// Wait until the API calls' connections are gone, then fill the cap.
 	http.DefaultClient.CloseIdleConnections()
+	waitOpen := func(want int64) {
+		deadline := time.Now().Add(5 * time.Second)
+		for a.ln.open.Load() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("open connections = %d, want %d", a.ln.open.Load(), want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitOpen(0)
 	var flood []net.Conn
 	for i := 0; i < 8; i++ {
 		c, err := net.Dial("tcp", a.Addr())
@@ -114,7 +125,7 @@ func TestStageListenerReservedForSpeakers(t *testing.T) {
 			c.Close()
 		}
 	}()
-	time.Sleep(100 * time.Millisecond)
+	waitOpen(8)
 	if resp, err := http.Get(n.base + "/healthz"); err == nil {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusServiceUnavailable {

@@ -45,6 +45,24 @@ export function backoffDelay(attempt, { baseMs = 500, capMs = 30000, retryAfterM
   return jitter;
 }
 
+/**
+ * Calls fn until it succeeds, retrying retryable API errors with capped
+ * exponential backoff and full jitter (never sooner than Retry-After).
+ * onRetry(err) is told before each wait; tries bounds the attempts
+ * (Infinity = until it works); other errors are thrown at once.
+ */
+export async function withRetry(fn, { capMs = 30000, tries = Infinity, onRetry } = {}) {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof ApiError) || !err.retryable || i + 1 >= tries) throw err;
+      onRetry?.(err);
+      await new Promise((r) => setTimeout(r, backoffDelay(i, { baseMs: 1000, capMs, retryAfterMs: err.retryAfterMs })));
+    }
+  }
+}
+
 export const sleep = (ms, signal) =>
   new Promise((resolve) => {
     const t = setTimeout(resolve, ms);

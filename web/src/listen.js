@@ -6,6 +6,7 @@ import {
   api,
   ApiError,
   backoffDelay,
+  withRetry,
   describeError,
   formatCount,
   formatCountdown,
@@ -77,15 +78,13 @@ function isPlaying() {
 // ---- space loading -----------------------------------------------------------
 
 async function loadSpace() {
-  for (let i = 0; ; i++) {
-    try {
-      return await api('GET', `/api/spaces/${encodeURIComponent(spaceId)}`);
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 404) return null;
-      if (err instanceof ApiError && !err.retryable) throw err;
-      showMessage(errorEl, `${describeError(err)} Retrying…`);
-      await new Promise((r) => setTimeout(r, backoffDelay(i, { baseMs: 1000, capMs: 30000, retryAfterMs: err.retryAfterMs })));
-    }
+  try {
+    return await withRetry(() => api('GET', `/api/spaces/${encodeURIComponent(spaceId)}`), {
+      onRetry: (err) => showMessage(errorEl, `${describeError(err)} Retrying…`),
+    });
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return null;
+    throw err;
   }
 }
 

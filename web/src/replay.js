@@ -9,6 +9,7 @@ import {
   ApiError,
   analyserRMS,
   backoffDelay,
+  withRetry,
   copyText,
   describeError,
   formatClock,
@@ -82,16 +83,12 @@ function isPlaying() {
 
 // ---- loading -----------------------------------------------------------------
 
-async function get(path) {
-  for (let i = 0; ; i++) {
-    try {
-      return await api('GET', path, { token });
-    } catch (err) {
-      if (!(err instanceof ApiError) || !err.retryable || i >= 4) throw err;
-      showMessage(errorEl, `${describeError(err)} Retrying…`);
-      await new Promise((r) => setTimeout(r, backoffDelay(i, { baseMs: 1000, capMs: 10000, retryAfterMs: err.retryAfterMs })));
-    }
-  }
+function get(path) {
+  return withRetry(() => api('GET', path, { token }), {
+    capMs: 10000,
+    tries: 5,
+    onRetry: (err) => showMessage(errorEl, `${describeError(err)} Retrying…`),
+  });
 }
 
 function showNotAvailable() {

@@ -2,12 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  ApiError,
   formatBytes,
   formatClock,
   formatSpan,
   formatTimeParam,
   parseTimeParam,
   speakersFromTurns,
+  withRetry,
   withToken,
 } from '../src/common.js';
 
@@ -66,4 +68,30 @@ test('speakersFromTurns groups and totals by speaker, ordered by first turn', ()
       ['b', 2000, 1],
     ]
   );
+});
+
+test('withRetry retries overload, stops at tries, throws the rest at once', async () => {
+  let calls = 0;
+  const ok = await withRetry(async () => {
+    if (++calls < 2) throw new ApiError(503, 'busy', 'overloaded', 0);
+    return 'done';
+  });
+  assert.equal(ok, 'done');
+  assert.equal(calls, 2);
+
+  calls = 0;
+  await assert.rejects(
+    withRetry(async () => { calls++; throw new ApiError(404, 'nope'); }),
+    (err) => err.status === 404,
+  );
+  assert.equal(calls, 1, 'a 404 is not retried');
+
+  calls = 0;
+  let told = 0;
+  await assert.rejects(
+    withRetry(async () => { calls++; throw new ApiError(0, 'network'); }, { tries: 2, capMs: 10, onRetry: () => told++ }),
+    (err) => err.status === 0,
+  );
+  assert.equal(calls, 2, 'stops after tries');
+  assert.equal(told, 1);
 });
