@@ -134,8 +134,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       60 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		// A player's or studio's headers fit in 2 KiB; net/http parses
+		// up to this plus 4 KiB before answering 431, and that parse is
+		// what an oversized-header flood costs (nginx's default line
+		// limit is 8 KiB too).
+		MaxHeaderBytes: 8 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -24,6 +24,7 @@ Scenarios:
   ramp        from --from to --to listeners over --duration
   joinstorm   --listeners base, then --rate joins/s for --storm
   flood       --listeners base; after a baseline third, --rate junk req/s
+              (or --times N: N × the listeners' measured request rate)
   slow        --listeners base; after a baseline third, --conns slowloris
               and slow-read connections
   reloads     --conns identical blocking reloads for the next part,
@@ -95,6 +96,8 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&cfg.Step, "step", 250, "capacity: listeners added per step")
 	fs.DurationVar(&cfg.StepTime, "step-duration", 10*time.Second, "capacity: length of each step")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "joinstorm: joins/s (default 100); flood: junk requests/s (default 1000)")
+	fs.Float64Var(&cfg.Times, "times", 0, "flood: junk at this multiple of the listeners' request rate measured in the baseline (overrides --rate)")
+	fs.IntVar(&cfg.Pipeline, "pipeline", 8, "flood: junk requests written at once on one connection (1 = no pipelining)")
 	fs.DurationVar(&cfg.Storm, "storm-duration", 10*time.Second, "joinstorm: storm length")
 	fs.IntVar(&cfg.Conns, "conns", 500, "slow: slow connections; reloads: concurrent identical requests")
 	fs.IntVar(&cfg.Parts, "parts", 5, "reloads: rounds (one part each)")

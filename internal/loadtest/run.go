@@ -35,6 +35,8 @@ type Config struct {
 	Step      int // capacity's step
 	StepTime  time.Duration
 	Rate      float64 // joins/s (joinstorm) or requests/s (flood)
+	Times     float64 // flood: junk at Times × the listeners' measured request rate (overrides Rate)
+	Pipeline  int     // flood: junk requests per write on one connection
 	Storm     time.Duration
 	Conns     int // slow, reloads
 	Outage    time.Duration
@@ -95,6 +97,9 @@ func (c *Config) defaults() error {
 	if c.Conns == 0 {
 		c.Conns = 500
 	}
+	if c.Pipeline == 0 {
+		c.Pipeline = 8
+	}
 	if c.Parts == 0 {
 		c.Parts = 5
 	}
@@ -109,8 +114,8 @@ func (c *Config) defaults() error {
 		return errors.New("loadtest: duration must be between 1s and 30m")
 	case c.Listeners < 0 || c.Listeners > MaxConns || c.From < 0 || c.To > MaxConns || c.Conns < 0:
 		return fmt.Errorf("loadtest: listeners, conns, from and to must be within 0..%d", MaxConns)
-	case c.Rate < 0 || c.Rate > 20000:
-		return errors.New("loadtest: rate must be within 0..20000 per second")
+	case c.Rate < 0 || c.Rate > 500000 || c.Times < 0 || c.Times > 100:
+		return errors.New("loadtest: rate must be within 0..500000 per second, times within 0..100")
 	case c.Scenario == "retrystorm" && c.Duration < c.Outage+10*time.Second:
 		return errors.New("loadtest: retrystorm needs a duration at least the outage plus 10s")
 	}
