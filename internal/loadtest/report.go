@@ -36,6 +36,7 @@ type Report struct {
 	Phases         []PhaseReport        `json:"phases,omitempty"`
 	Counters       map[string]int64     `json:"counters"`
 	Server         ServerReport         `json:"server"`
+	Stage          StageStats           `json:"stage"` // the speakers, over the run
 	Results        map[string]any       `json:"results,omitempty"`
 	Errors         map[string]int       `json:"errors,omitempty"`
 	Series         []Point              `json:"series"`
@@ -55,15 +56,16 @@ type GroupRepo struct {
 
 // PhaseReport sums up one phase (baseline, attack, ...).
 type PhaseReport struct {
-	Name        string    `json:"name"`
-	StartS      float64   `json:"start_s"`
-	EndS        float64   `json:"end_s"`
-	Goodput     float64   `json:"goodput"`
-	PartLatency Quantiles `json:"part_latency"`
-	RequestsPS  float64   `json:"requests_per_s"`
-	MaxReqPS    float64   `json:"max_requests_per_s"`
-	CPU         float64   `json:"server_cpu_pct"`
-	MaxRSSMB    float64   `json:"server_max_rss_mb"`
+	Name        string     `json:"name"`
+	StartS      float64    `json:"start_s"`
+	EndS        float64    `json:"end_s"`
+	Goodput     float64    `json:"goodput"`
+	PartLatency Quantiles  `json:"part_latency"`
+	RequestsPS  float64    `json:"requests_per_s"`
+	MaxReqPS    float64    `json:"max_requests_per_s"`
+	CPU         float64    `json:"server_cpu_pct"`
+	MaxRSSMB    float64    `json:"server_max_rss_mb"`
+	Stage       StageStats `json:"stage"`
 }
 
 // ServerReport is the server process over the run.
@@ -144,6 +146,7 @@ func (e *env) report(results map[string]any) *Report {
 			pr.MaxReqPS = max(pr.MaxReqPS, p.RequestsPerSec)
 			pr.CPU += p.CPU
 			pr.MaxRSSMB = max(pr.MaxRSSMB, p.RSSMB)
+			pr.Stage.add(p.Stage)
 			n++
 		}
 		pr.Goodput = 1
@@ -166,6 +169,7 @@ func (e *env) report(results map[string]any) *Report {
 		r.Server.EndRSS = p.RSSMB
 		r.Server.MaxFDs = max(r.Server.MaxFDs, p.FDs)
 		r.Server.ToolCPU += p.ToolCPU / float64(len(e.series))
+		r.Stage.add(p.Stage)
 	}
 	if e.sampler.procErr != nil {
 		r.Server.Error = e.sampler.procErr.Error()
@@ -214,6 +218,7 @@ func (r *Report) Summary() string {
 		for _, p := range r.Phases {
 			fmt.Fprintf(&b, "  %-10s %6.1fs–%6.1fs  goodput %7.3f%%  p99 part %7.2fms  req %6.0f/s (max %.0f)  server cpu %5.1f%%  max rss %.0fMB\n",
 				p.Name, p.StartS, p.EndS, 100*p.Goodput, p.PartLatency.P99, p.RequestsPS, p.MaxReqPS, p.CPU, p.MaxRSSMB)
+			fmt.Fprintf(&b, "  %-10s stage: %s\n", "", p.Stage)
 		}
 	}
 	fmt.Fprintf(&b, "\nserver: cpu mean %.1f%% max %.1f%%; rss %.1f → max %.1f → %.1f MB; max fds %d (load tool itself: cpu mean %.0f%%)\n",
@@ -221,6 +226,7 @@ func (r *Report) Summary() string {
 	if r.Server.Error != "" {
 		fmt.Fprintf(&b, "  (sampling failed: %s)\n", r.Server.Error)
 	}
+	fmt.Fprintf(&b, "stage (whole run): %s\n", r.Stage)
 	fmt.Fprintf(&b, "counters: %s\n", fmtCounts(r.Counters))
 	if len(r.Results) > 0 {
 		fmt.Fprintf(&b, "\n%s results:\n", r.Scenario)

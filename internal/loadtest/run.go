@@ -146,6 +146,7 @@ type env struct {
 	errs    map[string]int
 	extra   func(p *Point) // scenario numbers for each second
 	sampler samplerState
+	stage   stageState
 }
 
 type phaseMark struct {

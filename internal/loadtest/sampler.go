@@ -1,12 +1,9 @@
 package loadtest
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -33,6 +30,7 @@ type Point struct {
 	Goroutines     int                `json:"server_goroutines,omitempty"`
 	ToolCPU        float64            `json:"tool_cpu_pct"` // this process: when it nears 100% per core, the tool is the bottleneck
 	Extra          map[string]float64 `json:"extra,omitempty"`
+	Stage          StageStats         `json:"stage"`
 }
 
 // samplerState is what the sampler carries from one second to the next;
@@ -86,7 +84,8 @@ func (e *env) sample(now time.Time) Point {
 	lat := e.st.partLat.take()
 	proc, perr := SampleProc(e.pid)
 	self, _ := SampleProc(os.Getpid())
-	gor := e.scrapeGoroutines()
+	m := e.scrapeMetrics()
+	gor := int(m["go_goroutines"])
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -147,6 +146,7 @@ func (e *env) sample(now time.Time) Point {
 	}
 	s.prevSelf = self
 	s.prevAt, s.joins, s.reqs, s.errs = now, joins, reqs, errs
+	p.Stage = e.sampleStage(now, m)
 	if len(per) > 1 || e.extra != nil {
 		p.Extra = map[string]float64{}
 	}
@@ -181,27 +181,4 @@ func (e *env) progressLine(p Point) string {
 		fmt.Fprintf(&b, "  %s %.4g", k, p.Extra[k])
 	}
 	return b.String()
-}
-
-// scrapeGoroutines reads go_goroutines from --metrics, if given.
-func (e *env) scrapeGoroutines() int {
-	if e.cfg.Metrics == "" {
-		return 0
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.cfg.Metrics, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "go_goroutines "); ok {
-			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return int(f)
-		}
-	}
-	return 0
 }

@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
+
+	"github.com/pion/webrtc/v4"
 
 	"github.com/podium-live/podium/internal/codec"
 	"github.com/podium-live/podium/internal/tone"
@@ -59,8 +62,9 @@ func (e *env) setupSpace(ctx context.Context) (func(), error) {
 	return func() {}, nil
 }
 
-// createSpace creates and starts a space and puts one synthetic speaker on
-// its stage over WHIP, so there is live audio.
+// createSpace creates and starts a space and puts two synthetic speakers
+// on its stage over WHIP, talking (440 and 660 Hz) and each listening to
+// the other, so there is live audio and a stage to measure (stage.go).
 func (e *env) createSpace(ctx context.Context, api string) (func(), error) {
 	var created struct {
 		Space struct {
@@ -87,18 +91,38 @@ func (e *env) createSpace(ctx context.Context, api string) (func(), error) {
 	}
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	c, err := whip.Dial(dctx, sp+"/whip", host, whip.Options{Name: "loadtest tone"})
-	if err == nil {
-		err = c.Connected(dctx)
-	}
-	if err != nil {
-		end()
-		return nil, fmt.Errorf("loadtest: synthetic speaker: %w", err)
-	}
 	tctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	sine := &tone.Sine{Freq: 440, Amplitude: 0.3, Rate: codec.SampleRate}
-	go func() { defer close(done); c.Talk(tctx, sine.Fill) }()
+	var wg sync.WaitGroup
+	var speakers []*whip.Client
+	leave := func() {
+		stop()
+		wg.Wait()
+		lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for _, c := range speakers {
+			c.Leave(lctx)
+		}
+		end()
+	}
+	for i, freq := range []float64{440, 660} {
+		er := &ear{}
+		c, err := whip.Dial(dctx, sp+"/whip", host, whip.Options{
+			Name: fmt.Sprintf("loadtest speaker %d", i+1), ListenSlots: 1,
+			OnTrack: func(tr *webrtc.TrackRemote) { go er.listen(tr) },
+		})
+		if err == nil {
+			speakers = append(speakers, c)
+			err = c.Connected(dctx)
+		}
+		if err != nil {
+			leave()
+			return nil, fmt.Errorf("loadtest: synthetic speaker: %w", err)
+		}
+		e.stage.ears = append(e.stage.ears, er)
+		sine := &tone.Sine{Freq: freq, Amplitude: 0.3, Rate: codec.SampleRate}
+		wg.Add(1)
+		go func() { defer wg.Done(); c.Talk(tctx, sine.Fill) }()
+	}
 	// Wait until the stream serves a playlist (the mixer needs a moment).
 	pl := e.node.String() + e.playlistPath("")
 	for i := 0; i < 100; i++ {
@@ -113,14 +137,7 @@ func (e *env) createSpace(ctx context.Context, api string) (func(), error) {
 			break
 		}
 	}
-	return func() {
-		stop()
-		<-done
-		lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		c.Leave(lctx)
-		end()
-	}, nil
+	return leave, nil
 }
 
 // apiCall does one JSON API request.
