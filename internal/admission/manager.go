@@ -60,6 +60,13 @@ type ManagerConfig struct {
 	// about load and must not be observed: LL-HLS blocking playlist
 	// reloads, long polls, downloads.
 	LatencyExempt func(*http.Request) bool
+
+	// JoinsWait: while joins are shed below MaxLevel, the middleware
+	// passes them on instead of answering 503, so that the join handler's
+	// waiting room (whose Headroom is false while anything is shed) queues
+	// them with a position: a newcomer is told where they stand, at about
+	// the cost of a 503. At MaxLevel joins are shed like everything else.
+	JoinsWait bool
 }
 
 func (c *ManagerConfig) defaults() {
@@ -122,6 +129,7 @@ type Manager struct {
 type classCounters struct {
 	requests atomic.Uint64
 	shed     atomic.Uint64
+	waited   atomic.Uint64 // shed class passed on to wait (JoinsWait)
 	limited  atomic.Uint64
 	latSum   atomic.Int64 // ns observed since the last sample
 	latN     atomic.Int64
@@ -346,6 +354,7 @@ type Stats struct {
 type ClassStats struct {
 	Requests uint64        // seen by the middleware
 	Shed     uint64        // answered 503 by the overload manager
+	Waited   uint64        // would have been shed, passed on to the waiting room (ManagerConfig.JoinsWait)
 	Limited  uint64        // answered 429 by the limiter
 	Latency  time.Duration // smoothed mean handler time
 }
@@ -368,6 +377,7 @@ func (m *Manager) counts() Stats {
 		s.Classes[c] = ClassStats{
 			Requests: cc.requests.Load(),
 			Shed:     cc.shed.Load(),
+			Waited:   cc.waited.Load(),
 			Limited:  cc.limited.Load(),
 			Latency:  time.Duration(cc.latency.Load()),
 		}

@@ -14,7 +14,8 @@ import (
 //  1. classify the request (classify must be cheap: look at the path and
 //     whether a ticket header is present and valid);
 //  2. if its class is being shed: 503, Retry-After 1-5 s (jittered so shed
-//     clients do not come back together), a short JSON body;
+//     clients do not come back together), a short JSON body; except joins
+//     under ManagerConfig.JoinsWait, which go on to the waiting room;
 //  3. if limiter (may be nil) refuses the client: 429 with Retry-After;
 //  4. otherwise serve it and, unless ManagerConfig.LatencyExempt says not to,
 //     observe how long it took.
@@ -57,9 +58,12 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cc := &g.m.counters[c]
 	cc.requests.Add(1)
 	if g.m.Shedding(c) {
-		cc.shed.Add(1)
-		reject(w, http.StatusServiceUnavailable, 1+rand.IntN(5), overloadedBody)
-		return
+		if c != ClassJoin || !g.m.cfg.JoinsWait || g.m.Level() >= MaxLevel {
+			cc.shed.Add(1)
+			reject(w, http.StatusServiceUnavailable, 1+rand.IntN(5), overloadedBody)
+			return
+		}
+		cc.waited.Add(1)
 	}
 	if g.limiter != nil {
 		ap, _ := netip.ParseAddrPort(r.RemoteAddr)

@@ -137,3 +137,43 @@ func BenchmarkMiddlewareShed(b *testing.B) {
 		h.ServeHTTP(w, r)
 	}
 }
+
+// With JoinsWait, joins of a shed class reach the handler (whose waiting
+// room queues them) until the node sheds everything; anonymous requests
+// are still refused.
+func TestMiddlewareJoinsWait(t *testing.T) {
+	m, sig, clk := newTestManager(ManagerConfig{MaxGoroutines: 100, JoinsWait: true})
+	served := 0
+	h := m.Middleware(classifyByPath, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served++
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	do := func(path string) int {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("POST", path, nil))
+		return w.Code
+	}
+	sig.goroutines.Store(115) // level 2: joins and anonymous shed
+	step(m, clk, 1)
+	if m.Level() != 2 || !m.Shedding(ClassJoin) {
+		t.Fatalf("level %d, joins shed %t", m.Level(), m.Shedding(ClassJoin))
+	}
+	if code := do("/join"); code != http.StatusAccepted {
+		t.Errorf("join at level 2: %d, want the handler's 202", code)
+	}
+	if code := do("/api/x"); code != http.StatusServiceUnavailable {
+		t.Errorf("anonymous at level 2: %d, want 503", code)
+	}
+	sig.goroutines.Store(200) // pressure 2: level 4, everything but ingest
+	step(m, clk, 1)
+	if m.Level() != MaxLevel {
+		t.Fatalf("level %d, want %d", m.Level(), MaxLevel)
+	}
+	if code := do("/join"); code != http.StatusServiceUnavailable {
+		t.Errorf("join at level 4: %d, want 503", code)
+	}
+	st := m.Stats()
+	if served != 1 || st.Classes[ClassJoin].Waited != 1 || st.Classes[ClassJoin].Shed != 1 {
+		t.Errorf("served %d, join stats %+v", served, st.Classes[ClassJoin])
+	}
+}

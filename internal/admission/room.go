@@ -86,6 +86,7 @@ type Room struct {
 	frontier float64   // arrival numbers below this are admitted
 	last     time.Time // when the frontier was last advanced
 	rate     float64   // measured admit rate while there was a backlog, per second
+	full     bool      // the node had no headroom at the last advance
 	drawn    bool      // lottery: the draw happened
 	cohort   uint64    // lottery: arrivals before the draw
 }
@@ -216,6 +217,7 @@ func (r *Room) advanceLocked(now time.Time, headroom bool) {
 		r.drawn, r.cohort = true, r.arrived
 		r.last = r.cfg.LotteryAt // the frontier starts moving at the draw
 	}
+	r.full = !headroom
 	dt := now.Sub(r.last).Seconds()
 	if dt < 0 {
 		dt = 0 // clocks from several callers: never move backwards
@@ -272,6 +274,12 @@ func (r *Room) queuedLocked(seq uint64, now time.Time) Decision {
 	place := r.placeLocked(seq)
 	d.Position = int(place - uint64(r.frontier))
 	rate := math.Max(r.rate, r.cfg.AdmitRate)
+	if r.full {
+		// The line is not moving now: the honest estimate is what the
+		// last ten seconds admitted, not what the room could admit, and
+		// the waiters far back are told to poll less often.
+		rate = math.Max(r.rate, r.cfg.AdmitRate/100)
+	}
 	// Time until the frontier passes place.
 	d.Estimate = time.Duration((float64(place) + 1 - r.frontier) / rate * float64(time.Second))
 	d.RetryAfter = clampRetry(d.Estimate / 4)

@@ -43,6 +43,7 @@ func (a *App) buildAdmission(ctx context.Context) (*httpapi.Admission, error) {
 			MaxCPU:         float64(cfg.MaxCPUPercent) / 100,
 			AttackJoinRate: 20 * cfg.AdmitRate,
 			LatencyExempt:  httpapi.LatencyExempt,
+			JoinsWait:      true,
 		}, &admission.ProcessSignals{}, nil)
 		lc := admission.DefaultLimiterConfig()
 		lc.Classes[admission.ClassJoin] = admission.ClassLimits{

@@ -137,6 +137,22 @@ func TestBadInput(t *testing.T) {
 	if st, _, _ := n.raw(t, "POST", "/api/spaces/"+id+"/start", host, "", nil); st != http.StatusConflict {
 		t.Errorf("second start: %d, want 409", st)
 	}
+
+	// Oversized request headers: 431 before any handler runs, and the
+	// space is still served afterwards.
+	req, _ := http.NewRequest("GET", n.base+"/hls/"+id+"/index.m3u8", nil)
+	req.Header.Set("X-Junk", strings.Repeat("a", 16<<10)) // over 8 KiB + net/http's 4 KiB slack
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Errorf("oversized headers: %v", err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Errorf("oversized headers: %d, want 431", resp.StatusCode)
+		}
+	}
+	if st, _, _ := n.raw(t, "GET", "/api/spaces/"+id, "", "", nil); st != http.StatusOK {
+		t.Errorf("space after oversized headers: %d", st)
+	}
 }
 
 func TestFuturePlaylistRequestRefusedAtOnce(t *testing.T) {

@@ -81,6 +81,7 @@ func (c liveCollector) Collect(ch chan<- prometheus.Metric) {
 var (
 	classRequestsDesc = prometheus.NewDesc("podium_requests_total", "Requests seen by the overload manager, by priority class.", []string{"class"}, nil)
 	classShedDesc     = prometheus.NewDesc("podium_shed_total", "Requests answered 503 by the overload manager, by priority class.", []string{"class"}, nil)
+	classWaitedDesc   = prometheus.NewDesc("podium_shed_waited_total", "Requests of a shed class passed on to the waiting room instead of a 503 (joins), by priority class.", []string{"class"}, nil)
 	classLimitedDesc  = prometheus.NewDesc("podium_limited_total", "Requests answered 429 by the rate limiter, by priority class.", []string{"class"}, nil)
 	shedLevelDesc     = prometheus.NewDesc("podium_shed_level", "Overload level: 0 none, 1 sheds anonymous, 2 joins, 3 chat, 4 listeners.", nil, nil)
 	attackDesc        = prometheus.NewDesc("podium_attack_mode", "1 while attack mode is on (declared or detected).", nil, nil)
@@ -91,7 +92,7 @@ var (
 type admissionCollector struct{ a *App }
 
 func (c admissionCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{classRequestsDesc, classShedDesc, classLimitedDesc, shedLevelDesc, attackDesc, joinsDesc} {
+	for _, d := range []*prometheus.Desc{classRequestsDesc, classShedDesc, classWaitedDesc, classLimitedDesc, shedLevelDesc, attackDesc, joinsDesc} {
 		ch <- d
 	}
 }
@@ -110,6 +111,7 @@ func (c admissionCollector) Collect(ch chan<- prometheus.Metric) {
 		name := admission.Class(k).String()
 		ch <- prometheus.MustNewConstMetric(classRequestsDesc, prometheus.CounterValue, float64(cs.Requests), name)
 		ch <- prometheus.MustNewConstMetric(classShedDesc, prometheus.CounterValue, float64(cs.Shed), name)
+		ch <- prometheus.MustNewConstMetric(classWaitedDesc, prometheus.CounterValue, float64(cs.Waited), name)
 		ch <- prometheus.MustNewConstMetric(classLimitedDesc, prometheus.CounterValue, float64(cs.Limited), name)
 	}
 	ch <- prometheus.MustNewConstMetric(shedLevelDesc, prometheus.GaugeValue, float64(st.Level))

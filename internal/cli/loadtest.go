@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -103,11 +105,23 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&cfg.Parts, "parts", 5, "reloads: rounds (one part each)")
 	fs.DurationVar(&cfg.Outage, "outage", 30*time.Second, "retrystorm: outage length")
 	fs.StringVar(&cfg.Out, "out", "", "report directory (default ./loadtest-report-<scenario>-<time>)")
+	cpuProfile := fs.String("cpuprofile", "", "write the load tool's own CPU profile to this file (is the tool the limit?)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	if args[0] == "ramp" && cfg.To == 0 {
 		return fmt.Errorf("loadtest ramp: --to is required")
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	rep, err := loadtest.Run(ctx, cfg)
 	if rep != nil {

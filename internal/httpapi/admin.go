@@ -104,6 +104,7 @@ func (a *API) buildStatus(r *http.Request) ([]byte, error) {
 	doc["admissions"] = map[string]uint64{"admitted": c.Admitted, "queued": c.Queued, "challenged": c.Challenged, "rejected": c.Refused}
 	doc["requests"] = perClass(func(k admission.Class) uint64 { return ms.Classes[k].Requests })
 	doc["shed"] = perClass(func(k admission.Class) uint64 { return ms.Classes[k].Shed })
+	doc["shed_waited"] = perClass(func(k admission.Class) uint64 { return ms.Classes[k].Waited })
 	doc["limited"] = perClass(func(k admission.Class) uint64 { return ms.Classes[k].Limited })
 	talkers := []map[string]any{}
 	if a.adm.Limiter != nil {

@@ -46,12 +46,12 @@ type joinRequest struct {
 func (a *API) join(w http.ResponseWriter, r *http.Request) {
 	ad := a.adm
 	id := r.PathValue("id")
-	sp, err := a.svc.Space(r.Context(), id)
+	state, err := a.svc.SpaceState(r.Context(), id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if sp.State == space.Ended {
+	if state == space.Ended {
 		a.fail(w, r, space.ErrEnded)
 		return
 	}

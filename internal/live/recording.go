@@ -44,7 +44,7 @@ func (s *Service) SetRecord(ctx context.Context, id string, on bool) (space.Spac
 	if err := sp.SetRecord(on); err != nil {
 		return sp, err
 	}
-	return sp, s.store.UpdateSpace(ctx, sp)
+	return sp, s.updateSpace(ctx, sp)
 }
 
 // Recording describes the recording of space id, whoever asks: callers

@@ -66,6 +66,7 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 	access accessCache
+	states stateCache
 
 	mu sync.Mutex // guards rooms and closed
 	// rooms holds the runtime of every space that is scheduled or live and
@@ -164,7 +165,7 @@ func (s *Service) Start(ctx context.Context, id string) (space.Space, error) {
 	if s.closed {
 		return sp, ingest.ErrClosed
 	}
-	if err := s.store.UpdateSpace(ctx, sp); err != nil {
+	if err := s.updateSpace(ctx, sp); err != nil {
 		return sp, err
 	}
 	r := s.roomLocked(sp)
@@ -184,7 +185,7 @@ func (s *Service) End(ctx context.Context, id string) (space.Space, error) {
 	if err := sp.End(s.now()); err != nil {
 		return sp, err
 	}
-	if err := s.store.UpdateSpace(ctx, sp); err != nil {
+	if err := s.updateSpace(ctx, sp); err != nil {
 		return sp, err
 	}
 	s.mu.Lock()
@@ -221,7 +222,7 @@ func (s *Service) Recover(ctx context.Context, crashed bool) error {
 	for _, sp := range live {
 		if crashed {
 			sp.Interrupt()
-			if err := s.store.UpdateSpace(ctx, sp); err != nil {
+			if err := s.updateSpace(ctx, sp); err != nil {
 				return err
 			}
 			s.log.Warn("space interrupted by a crash; the host can resume it", "space", sp.ID)

@@ -43,13 +43,13 @@ func Source(i int) net.IP {
 	return net.IPv4(127, byte(1+i/62500), byte(i/250%250), byte(1+i%250))
 }
 
-// ListenerSource is the source address of simulated listener i (i < 20000).
-// A real audience comes from many networks, so consecutive listeners are
-// spread over 80 /24s (127.1.0.0–127.1.79.255, the same block Source(0..19999)
-// covers), leaving the other blocks to probes, junk, slow clients and reloads,
-// which come concentrated from few networks as attackers' do.
+// ListenerSource is the source address of simulated listener i. A real
+// audience comes from many networks, so consecutive listeners are spread
+// over 250 /24s (127.4.0.0/16, then 127.5.0.0/16 past 62,500), apart from
+// the blocks Source uses for probes, junk, slow clients and reloads, which
+// come concentrated from few networks as attackers' do.
 func ListenerSource(i int) net.IP {
-	return net.IPv4(127, 1, byte(i%80), byte(1+i/80%250))
+	return net.IPv4(127, byte(4+i/62500), byte(i%250), byte(1+i/250%250))
 }
 
 // JoinerSource is the source address of the i-th one-off joiner (capacity

@@ -23,7 +23,7 @@ type listener struct {
 	e     *env
 	id    int
 	group string
-	tr    *http.Transport
+	tr    *rawTransport
 	raw   *http.Client // joins and renewals
 	hc    *http.Client // media, with the ticket
 
@@ -90,9 +90,11 @@ func newTransport(src net.IP) *http.Transport {
 }
 
 func newListener(e *env, id int, group string) *listener {
-	l := &listener{e: e, id: id, group: group, tr: newTransport(ListenerSource(id)), done: make(chan struct{})}
+	l := &listener{e: e, id: id, group: group, tr: newRawTransport(ListenerSource(id)), done: make(chan struct{})}
 	l.raw = &http.Client{Transport: l.tr, Timeout: 15 * time.Second}
-	l.hc = &http.Client{Transport: mediaTransport{l}, Timeout: 15 * time.Second}
+	// No client Timeout: it costs a timer and a goroutine per request; the
+	// raw transport bounds every request itself (rawTimeout).
+	l.hc = &http.Client{Transport: mediaTransport{l}}
 	return l
 }
 

@@ -49,8 +49,9 @@ type Player struct {
 	// a playout buffer (the load tool measures stalls this way).
 	OnMedia func(d time.Duration)
 	// SkipParse, when OnPacket is nil, takes each part's duration from the
-	// playlist instead of parsing its fMP4: a load generator's listeners
-	// need the timing, not the audio, and parsing dominates their cost.
+	// playlist instead of parsing its fMP4, and reads playlists with a
+	// minimal parser (quick.go): a load generator's listeners need the
+	// timing, not the audio, and parsing dominates their cost.
 	SkipParse bool
 
 	timeScale int64 // of the Opus track, from the init segment
@@ -284,6 +285,11 @@ func (p *Player) loadPlaylist(ctx context.Context, base *url.URL, msn, part int)
 	}
 	if status != http.StatusOK {
 		return nil, fmt.Errorf("hlsclient: playlist %s: status %d: %s", u.RequestURI(), status, bytes.TrimSpace(body))
+	}
+	if p.SkipParse && p.OnPacket == nil {
+		if m, err := quickParse(body); err == nil {
+			return m, nil
+		}
 	}
 	pl, err := playlist.Unmarshal(body)
 	if err != nil {
