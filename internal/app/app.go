@@ -133,7 +133,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       60 * time.Second,
+		// Writing an answer may take this long, counted from the end of
+		// its request's headers: a blocking reload waits at most three
+		// target durations (6 s) before it writes, so 20 s lets every
+		// player through and cuts off a slow reader (a connection whose
+		// answers have not drained for 20 s is reset, see capConn).
+		// Recording downloads extend it for themselves.
+		WriteTimeout: 20 * time.Second,
+		IdleTimeout:  60 * time.Second,
 		// A player's or studio's headers fit in 2 KiB; net/http parses
 		// up to this plus 4 KiB before answering 431, and that parse is
 		// what an oversized-header flood costs (nginx's default line
@@ -160,7 +167,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		a.stageLn = newCapListener(sln, 1024)
 		a.stageSrv = &http.Server{
 			Handler: a.srv.Handler, ReadHeaderTimeout: a.srv.ReadHeaderTimeout, ReadTimeout: a.srv.ReadTimeout,
-			IdleTimeout: a.srv.IdleTimeout, MaxHeaderBytes: a.srv.MaxHeaderBytes, ErrorLog: a.srv.ErrorLog,
+			WriteTimeout: a.srv.WriteTimeout, IdleTimeout: a.srv.IdleTimeout, MaxHeaderBytes: a.srv.MaxHeaderBytes, ErrorLog: a.srv.ErrorLog,
 			ConnState: a.stageLn.connState,
 		}
 	}

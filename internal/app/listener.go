@@ -1,8 +1,10 @@
 package app
 
 import (
+	"errors"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -64,11 +66,29 @@ func (l *capListener) Accept() (net.Conn, error) {
 
 type capConn struct {
 	net.Conn
-	l    *capListener
-	once sync.Once
+	l       *capListener
+	once    sync.Once
+	stalled atomic.Bool // a write ran into its deadline: the reader stopped reading
 }
 
+// Write notes a write that timed out, so that Close resets the connection.
+func (c *capConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		c.stalled.Store(true)
+	}
+	return n, err
+}
+
+// Close closes the connection. One whose reader stopped reading is reset
+// (SO_LINGER 0): a plain close would leave the kernel holding the unsent
+// answers for a client that reads a byte a second.
 func (c *capConn) Close() error {
+	if c.stalled.Load() {
+		if tc, ok := c.Conn.(*net.TCPConn); ok {
+			tc.SetLinger(0)
+		}
+	}
 	c.once.Do(func() {
 		c.l.open.Add(-1)
 		c.l.mu.Lock()

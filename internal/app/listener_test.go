@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -134,4 +135,47 @@ func TestStageListenerReservedForSpeakers(t *testing.T) {
 	}
 	stage := &node{App: a, base: a.StageURL()}
 	stage.speak(t, id, stage.invite(t, id, host, "Sol"), "Sol", 440, 0, nil)
+}
+
+// TestSlowReaderReset: a client that asks for more than the socket buffers
+// hold and never reads is cut off by the write timeout, and its connection
+// is reset (not left for the kernel to drain), freeing the cap's slot.
+func TestSlowReaderReset(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := newCapListener(ln, 10)
+	body := strings.Repeat("x", 64<<10)
+	srv := &http.Server{
+		Handler:      http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, body) }),
+		WriteTimeout: 500 * time.Millisecond,
+		ConnState:    cl.connState,
+	}
+	go srv.Serve(cl)
+	defer srv.Close()
+
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 2048) })
+	}}
+	c, err := d.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// 100 pipelined requests: 6.4 MB of answers, far more than fits.
+	c.Write([]byte(strings.Repeat("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 100)))
+	deadline := time.Now().Add(10 * time.Second)
+	for cl.open.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("slow reader still holds the connection (%d open)", cl.open.Load())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The client learns at once: reading hits the reset, not megabytes.
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := io.Copy(io.Discard, c)
+	if err == nil || n >= int64(len(body))*100 {
+		t.Errorf("client read %d bytes, err %v: want a reset before the answers drained", n, err)
+	}
 }

@@ -14,9 +14,10 @@ import (
 
 // slowConns are attackers that hold connections while costing the server
 // as much waiting as they can: slowloris clients send their request
-// headers a byte a second and never finish; slow readers pipeline requests
-// for parts and read the answers a byte a second through a tiny receive
-// window. Each records whether and when the server closed it.
+// headers a byte a second and never finish; slow readers pipeline 200
+// playlist requests (about 400 kB of answers, more than the socket buffers
+// hold) and read the answers a byte a second through a tiny receive
+// window. Each records whether and when the server closed (or reset) it.
 type slowConns struct {
 	e      *env
 	open   atomic.Int64
@@ -36,7 +37,6 @@ func (s *slowConns) run(ctx context.Context, n int) {
 	var wg sync.WaitGroup
 	host := s.e.node.Host
 	path := s.e.playlistPath("")
-	part := strings.TrimSuffix(path, "index.m3u8") + "init.mp4"
 	for i := 0; i < n && ctx.Err() == nil; i++ {
 		wg.Add(1)
 		go func() {
@@ -46,7 +46,7 @@ func (s *slowConns) run(ctx context.Context, n int) {
 				kind = "slowread"
 			}
 			t0 := time.Now()
-			closed, err := s.hold(ctx, kind, i, host, path, part)
+			closed, err := s.hold(ctx, kind, i, host, path)
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			s.count[kind]++
@@ -66,7 +66,7 @@ func (s *slowConns) run(ctx context.Context, n int) {
 
 // hold keeps one slow connection until ctx ends (closed false) or the
 // server closes it (closed true).
-func (s *slowConns) hold(ctx context.Context, kind string, i int, host, path, part string) (closed bool, err error) {
+func (s *slowConns) hold(ctx context.Context, kind string, i int, host, path string) (closed bool, err error) {
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: Source(srcSlow + i)}, Timeout: 5 * time.Second}
 	if kind == "slowread" {
 		d.Control = func(_, _ string, c syscall.RawConn) error {
@@ -104,7 +104,7 @@ func (s *slowConns) hold(ctx context.Context, kind string, i int, host, path, pa
 			}
 		}
 	}
-	req := "GET " + part + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: podium-loadtest-slow\r\n\r\n"
+	req := "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: podium-loadtest-slow\r\n\r\n"
 	if _, err := c.Write([]byte(strings.Repeat(req, 200))); err != nil {
 		return ctx.Err() == nil, nil
 	}
