@@ -16,7 +16,9 @@ import (
 //  2. if its class is being shed: 503, Retry-After 1-5 s (jittered so shed
 //     clients do not come back together), a short JSON body; except joins
 //     under ManagerConfig.JoinsWait, which go on to the waiting room;
-//  3. if limiter (may be nil) refuses the client: 429 with Retry-After;
+//  3. if limiter (may be nil) refuses the client: 429 with Retry-After,
+//     and the connection is closed after it (nothing the client pipelined
+//     behind it is parsed);
 //  4. otherwise serve it and, unless ManagerConfig.LatencyExempt says not to,
 //     observe how long it took.
 //
@@ -45,6 +47,7 @@ var (
 	rateLimitedBody = []byte(`{"error":"too many requests, retry later","code":"rate_limited"}` + "\n")
 	jsonType        = []string{"application/json"}
 	noStore         = []string{"no-store"}
+	connClose       = []string{"close"}
 	retryValues     = func() (v [61][]string) { // index: seconds
 		for i := range v {
 			v[i] = []string{strconv.Itoa(i)}
@@ -70,6 +73,9 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if ok, wait := g.limiter.Allow(ap.Addr(), c, g.m.now()); !ok {
 			cc.limited.Add(1)
 			secs := int((wait + time.Second - 1) / time.Second)
+			// A client over its limit loses its connection too: whatever
+			// it pipelined behind this request is never parsed.
+			w.Header()["Connection"] = connClose
 			reject(w, http.StatusTooManyRequests, min(max(secs, 1), len(retryValues)-1), rateLimitedBody)
 			return
 		}

@@ -47,8 +47,8 @@ func TestMiddleware(t *testing.T) {
 	do("/join", "192.0.2.1:1234")
 	do("/join", "192.0.2.1:1234")
 	w := do("/join", "192.0.2.1:1234")
-	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "1" {
-		t.Fatalf("limited: %d Retry-After %q", w.Code, w.Header().Get("Retry-After"))
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "1" || w.Header().Get("Connection") != "close" {
+		t.Fatalf("limited: %d Retry-After %q Connection %q", w.Code, w.Header().Get("Retry-After"), w.Header().Get("Connection"))
 	}
 	if w := do("/join", "198.51.100.1:1"); w.Code != 200 {
 		t.Fatalf("other client: %d", w.Code)

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // slowConns are attackers that hold connections while costing the server
@@ -115,11 +117,32 @@ func (s *slowConns) hold(ctx context.Context, kind string, i int, host, path str
 		if ctx.Err() != nil {
 			return false, nil
 		}
-		if err != nil && !isTimeout(err) {
+		if err != nil && !isTimeout(err) || peerClosed(c) {
 			return true, nil
 		}
 		sleepCtx(ctx, time.Second-time.Since(t0))
 	}
+}
+
+// peerClosed reports whether the server has closed its side of c: a slow
+// reader would otherwise only see the end after draining, a byte a second,
+// all the answers the server's kernel still delivers.
+func peerClosed(c net.Conn) bool {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return false
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	closed := false
+	rc.Control(func(fd uintptr) {
+		if ti, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+			closed = ti.State == unix.BPF_TCP_CLOSE_WAIT || ti.State == unix.BPF_TCP_CLOSE
+		}
+	})
+	return closed
 }
 
 func isTimeout(err error) bool {
