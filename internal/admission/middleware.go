@@ -13,12 +13,12 @@ import (
 //
 //  1. classify the request (classify must be cheap: look at the path and
 //     whether a ticket header is present and valid);
-//  2. if its class is being shed: 503, Retry-After 1-5 s (jittered so shed
-//     clients do not come back together), a short JSON body; except joins
-//     under ManagerConfig.JoinsWait, which go on to the waiting room;
-//  3. if limiter (may be nil) refuses the client: 429 with Retry-After,
+//  2. if limiter (may be nil) refuses the client: 429 with Retry-After,
 //     and the connection is closed after it (nothing the client pipelined
 //     behind it is parsed);
+//  3. if its class is being shed: 503, Retry-After 1-5 s (jittered so shed
+//     clients do not come back together), a short JSON body; except joins
+//     under ManagerConfig.JoinsWait, which go on to the waiting room;
 //  4. otherwise serve it and, unless ManagerConfig.LatencyExempt says not to,
 //     observe how long it took.
 //
@@ -60,6 +60,21 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := g.classify(r).valid()
 	cc := &g.m.counters[c]
 	cc.requests.Add(1)
+	// The limiter comes before shedding although it costs more (a table
+	// lookup against an atomic load): a client over its limit loses its
+	// connection, so whatever it pipelined behind this request is never
+	// parsed, where a shed answer would keep the connection and go on to
+	// the next of its requests.
+	if g.limiter != nil {
+		ap, _ := netip.ParseAddrPort(r.RemoteAddr)
+		if ok, wait := g.limiter.Allow(ap.Addr(), c, g.m.now()); !ok {
+			cc.limited.Add(1)
+			secs := int((wait + time.Second - 1) / time.Second)
+			w.Header()["Connection"] = connClose
+			reject(w, http.StatusTooManyRequests, min(max(secs, 1), len(retryValues)-1), rateLimitedBody)
+			return
+		}
+	}
 	if g.m.Shedding(c) {
 		if c != ClassJoin || !g.m.cfg.JoinsWait || g.m.Level() >= MaxLevel {
 			cc.shed.Add(1)
@@ -67,18 +82,6 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		cc.waited.Add(1)
-	}
-	if g.limiter != nil {
-		ap, _ := netip.ParseAddrPort(r.RemoteAddr)
-		if ok, wait := g.limiter.Allow(ap.Addr(), c, g.m.now()); !ok {
-			cc.limited.Add(1)
-			secs := int((wait + time.Second - 1) / time.Second)
-			// A client over its limit loses its connection too: whatever
-			// it pipelined behind this request is never parsed.
-			w.Header()["Connection"] = connClose
-			reject(w, http.StatusTooManyRequests, min(max(secs, 1), len(retryValues)-1), rateLimitedBody)
-			return
-		}
 	}
 	if ex := g.m.cfg.LatencyExempt; ex != nil && ex(r) {
 		g.next.ServeHTTP(w, r)

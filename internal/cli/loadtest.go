@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
@@ -70,6 +72,23 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		fmt.Fprintln(stdout, res)
 		return nil
+	case "speakers":
+		// The synthetic speakers' own process, started by a scenario
+		// with --create; not for people (see loadtest.RunSpeakers).
+		fs := flag.NewFlagSet("loadtest speakers", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		whipURL := fs.String("whip", "", "the space's WHIP endpoint (loopback only)")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		u, err := url.Parse(*whipURL)
+		if err != nil || u.Host == "" {
+			return fmt.Errorf("loadtest speakers: --whip %q: want the space's WHIP URL", *whipURL)
+		}
+		if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return fmt.Errorf("loadtest speakers: %s is not a loopback address", u.Hostname())
+		}
+		return loadtest.RunSpeakers(ctx, *whipURL, os.Getenv("PODIUM_LOADTEST_TOKEN"), os.Stdin, stdout)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, loadtestUsage)
 		return nil
@@ -122,6 +141,9 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if exe, err := os.Executable(); err == nil {
+		cfg.SpeakersBinary = exe // the speakers get a process of their own
 	}
 	rep, err := loadtest.Run(ctx, cfg)
 	if rep != nil {

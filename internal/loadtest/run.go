@@ -44,6 +44,11 @@ type Config struct {
 	Outage    time.Duration
 	Parts     int // reloads: rounds
 
+	// SpeakersBinary, if set, is the podium binary whose `loadtest
+	// speakers` runs the synthetic speakers in a process of their own
+	// (the CLI sets it); empty: they run in this process (tests).
+	SpeakersBinary string
+
 	Out         string    // report directory ("" = ./loadtest-report-<scenario>-<time>)
 	CommandLine string    // for the report
 	Progress    io.Writer // live progress lines (nil: none)

@@ -7,14 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sync"
 	"time"
-
-	"github.com/pion/webrtc/v4"
-
-	"github.com/podium-live/podium/internal/codec"
-	"github.com/podium-live/podium/internal/tone"
-	"github.com/podium-live/podium/internal/whip"
 )
 
 // setupSpace picks the space to load: --space, or a new one (--create)
@@ -89,39 +82,20 @@ func (e *env) createSpace(ctx context.Context, api string) (func(), error) {
 		defer cancel()
 		apiCall(c, http.MethodPost, sp+"/end", host, nil, nil)
 	}
-	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	tctx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	var speakers []*whip.Client
-	leave := func() {
-		stop()
-		wg.Wait()
-		lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		for _, c := range speakers {
-			c.Leave(lctx)
+	var leave func()
+	var err error
+	if bin := e.cfg.SpeakersBinary; bin != "" {
+		e.stage.ears, leave, err = startSpeakerProcess(ctx, bin, sp+"/whip", host)
+	} else {
+		var ears []*ear
+		ears, leave, err = dialSpeakers(ctx, sp+"/whip", host)
+		for _, er := range ears {
+			e.stage.ears = append(e.stage.ears, er)
 		}
-		end()
 	}
-	for i, freq := range []float64{440, 660} {
-		er := &ear{}
-		c, err := whip.Dial(dctx, sp+"/whip", host, whip.Options{
-			Name: fmt.Sprintf("loadtest speaker %d", i+1), ListenSlots: 1,
-			OnTrack: func(tr *webrtc.TrackRemote) { go er.listen(tr) },
-		})
-		if err == nil {
-			speakers = append(speakers, c)
-			err = c.Connected(dctx)
-		}
-		if err != nil {
-			leave()
-			return nil, fmt.Errorf("loadtest: synthetic speaker: %w", err)
-		}
-		e.stage.ears = append(e.stage.ears, er)
-		sine := &tone.Sine{Freq: freq, Amplitude: 0.3, Rate: codec.SampleRate}
-		wg.Add(1)
-		go func() { defer wg.Done(); c.Talk(tctx, sine.Fill) }()
+	if err != nil {
+		end()
+		return nil, err
 	}
 	// Wait until the stream serves a playlist (the mixer needs a moment).
 	pl := e.node.String() + e.playlistPath("")
@@ -137,7 +111,7 @@ func (e *env) createSpace(ctx context.Context, api string) (func(), error) {
 			break
 		}
 	}
-	return leave, nil
+	return func() { leave(); end() }, nil
 }
 
 // apiCall does one JSON API request.

@@ -131,7 +131,7 @@ func (s StageStats) String() string {
 // stageState is what the sampler carries from one second to the next;
 // guarded by env.mu except the ears, which lock themselves.
 type stageState struct {
-	ears          []*ear
+	ears          []hearing
 	prevEar       []int64 // packets, lost, gaps per ear, as of the last sample
 	prevMetrics   map[string]float64
 	metricsFailed bool
