@@ -38,9 +38,13 @@ Scenarios:
               goodput >= 99% and p99 part latency <= a part; then join rates
   idle        hold N keep-alive connections idle and measure the server's
               CPU and memory (--url a part or playlist, --conns, --hold, --pid)
+  speakers    not for people: the synthetic speakers' own process, which
+              the scenarios start with --create
 
 Common flags: --url, --space | --create --token, --pid, --duration,
---listeners, --out, --metrics
+--listeners, --out, --metrics, --cpuprofile (the tool's own profile);
+flood: --times N (junk at N × the listeners' measured request rate),
+--pipeline
 `
 
 func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
