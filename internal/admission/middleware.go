@@ -22,9 +22,9 @@ import (
 //  4. otherwise serve it and, unless ManagerConfig.LatencyExempt says not to,
 //     observe how long it took.
 //
-// The client is r.RemoteAddr only. Behind a trusted reverse proxy every
-// request would share the proxy's buckets; X-Forwarded-For handling (for
-// configured trusted proxies only) is to be added by the HTTP layer.
+// The client is r.RemoteAddr. Behind a trusted reverse proxy the HTTP
+// layer rewrites it to the client the proxy names (httpapi.RealIP, for the
+// configured trusted_proxies only) before this middleware runs.
 // A RemoteAddr that does not parse (a unix socket) shares one bucket.
 //
 // Rejections write preallocated headers and body; they do not allocate

@@ -3,12 +3,14 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/podium-live/podium/internal/admission"
+	"github.com/podium-live/podium/internal/config"
 	"github.com/podium-live/podium/internal/hls/hlsclient"
 )
 
@@ -239,4 +241,57 @@ func (t ticketTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("X-Podium-Ticket", t.ticket)
 	return t.next.RoundTrip(r)
+}
+
+// TestTrustedProxy: behind a trusted proxy the join limits count each
+// client named in X-Forwarded-For; from an untrusted address the header is
+// ignored, so a flooder cannot spread itself over invented addresses.
+func TestTrustedProxy(t *testing.T) {
+	joins := func(n *node, id string, xff func(i int) string) (ok, limited int) {
+		for i := 0; i < 12; i++ {
+			req, _ := http.NewRequest("POST", n.base+"/api/spaces/"+id+"/join", strings.NewReader("{}"))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Forwarded-For", xff(i))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			switch resp.StatusCode {
+			case http.StatusOK:
+				ok++
+			case http.StatusTooManyRequests:
+				limited++
+			default:
+				t.Fatalf("join: %d", resp.StatusCode)
+			}
+		}
+		return ok, limited
+	}
+	many := func(i int) string { return fmt.Sprintf("198.51.100.%d", i+1) }
+	one := func(int) string { return "198.51.100.200" }
+
+	limited := func() config.Config {
+		cfg := testConfig(t)
+		cfg.Admission.JoinsPerIP, cfg.Admission.JoinsPerNet = 1, 20 // the defaults: burst 5 per address
+		return cfg
+	}
+	cfg := limited()
+	cfg.TrustedProxies = []string{"127.0.0.0/8"}
+	n := runNode(t, cfg)
+	sp := n.createSpace(t)
+	n.api(t, "POST", "/api/spaces/"+sp.Space.ID+"/start", sp.HostToken, nil, nil)
+	if ok, lim := joins(n, sp.Space.ID, many); ok != 12 || lim != 0 {
+		t.Errorf("12 clients through the proxy: %d admitted, %d limited; want all admitted", ok, lim)
+	}
+	if ok, lim := joins(n, sp.Space.ID, one); ok != 5 || lim != 7 {
+		t.Errorf("one client through the proxy 12 times: %d admitted, %d limited; want its burst of 5", ok, lim)
+	}
+
+	plain := runNode(t, limited()) // trusts nobody
+	sp2 := plain.createSpace(t)
+	plain.api(t, "POST", "/api/spaces/"+sp2.Space.ID+"/start", sp2.HostToken, nil, nil)
+	if ok, lim := joins(plain, sp2.Space.ID, many); ok != 5 || lim != 7 {
+		t.Errorf("untrusted sender with invented addresses: %d admitted, %d limited; want one client's burst of 5", ok, lim)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -128,6 +129,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if adm.Manager != nil {
 		handler = adm.Manager.Middleware(api.Classify, adm.Limiter, api)
 	}
+	var trusted []netip.Prefix
+	for _, p := range cfg.TrustedProxies {
+		trusted = append(trusted, netip.MustParsePrefix(p)) // validated with the config
+	}
+	handler = httpapi.RealIP(trusted, handler)
 	a.adm = adm
 	a.srv = &http.Server{
 		Handler:           handler,

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -35,6 +36,13 @@ type Config struct {
 	// MaxConns caps open connections on the public listener; past it new
 	// connections get a fast 503. 0 = four fifths of the open-file limit.
 	MaxConns int `json:"max_conns"`
+	// TrustedProxies are the networks (CIDR) of the caching proxies or CDN
+	// in front of the node. A request from one of them is attributed to
+	// the client its X-Forwarded-For names (the nearest address outside
+	// these networks), so rate limits, top talkers and the waiting room
+	// see listeners, not the proxy. From anywhere else X-Forwarded-For is
+	// ignored: a client cannot pick its own address.
+	TrustedProxies []string `json:"trusted_proxies"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel   string     `json:"log_level"`
 	ICE        ICE        `json:"ice"`
@@ -153,6 +161,10 @@ var env = map[string]func(c *Config, v string) error{
 	"PODIUM_DATA":       func(c *Config, v string) error { c.DataDir = v; return nil },
 	"PODIUM_PUBLIC_URL": func(c *Config, v string) error { c.PublicURL = v; return nil },
 	"PODIUM_LOG_LEVEL":  func(c *Config, v string) error { c.LogLevel = v; return nil },
+	"PODIUM_TRUSTED_PROXIES": func(c *Config, v string) error {
+		c.TrustedProxies = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
+		return nil
+	},
 	"PODIUM_ICE_PUBLIC_IPS": func(c *Config, v string) error {
 		c.ICE.PublicIPs = splitList(v)
 		return nil
@@ -270,6 +282,11 @@ func (c *Config) Validate() error {
 	if ad.AdmitRate <= 0 || ad.MaxListeners < 0 || ad.JoinsPerIP <= 0 || ad.JoinsPerNet <= 0 || ad.TicketTTLSeconds < 30 || ad.PowDifficulty < 1 || ad.PowDifficulty > 32 ||
 		ad.MaxHeapMB < 16 || ad.MaxGoroutines < 100 || ad.TargetLatencyMS < 1 || ad.MaxCPUPercent < 10 || ad.MaxCPUPercent > 100 {
 		bad("admission: want admit_rate > 0, max_listeners ≥ 0, joins_per_ip and joins_per_net > 0, ticket_ttl_seconds ≥ 30, pow_difficulty 1..32, max_heap_mb ≥ 16, max_goroutines ≥ 100, target_latency_ms ≥ 1, max_cpu_percent 10..100")
+	}
+	for _, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			bad("trusted_proxies: %q is not a network like 10.0.0.0/8 or 2001:db8::/32", p)
+		}
 	}
 	if c.HLS.WindowSegments < 3 || c.HLS.WindowSegments > 60 {
 		bad("hls.window_segments %d: want 3..60", c.HLS.WindowSegments)

@@ -69,8 +69,9 @@ func TestValidateReportsAll(t *testing.T) {
 	c.Addr = "nope"
 	c.HLS.PartMillis = 33
 	c.ICE.PublicIPs = []string{"not-ip"}
+	c.TrustedProxies = []string{"10.0.0.0/8", "10.0.0.1"} // a bare address is not a network
 	err := c.Validate()
-	for _, want := range []string{"addr", "part_ms", "not-ip"} {
+	for _, want := range []string{"addr", "part_ms", "not-ip", `"10.0.0.1"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want mention of %q", err, want)
 		}

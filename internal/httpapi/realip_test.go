@@ -1,0 +1,47 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"testing"
+)
+
+func TestRealIP(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("127.0.0.1/32")}
+	var got string
+	h := RealIP(trusted, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.RemoteAddr }))
+	tests := []struct {
+		name, remote string
+		xff          []string
+		want         string
+	}{
+		{"direct client, header ignored", "198.51.100.7:5555", []string{"203.0.113.1"}, "198.51.100.7:5555"},
+		{"through the proxy", "127.0.0.1:40000", []string{"203.0.113.1"}, "203.0.113.1:0"},
+		{"client spoofs a left entry", "127.0.0.1:40000", []string{"1.2.3.4, 203.0.113.1"}, "203.0.113.1:0"},
+		{"two trusted hops", "10.1.1.1:80", []string{"203.0.113.9, 10.2.2.2"}, "203.0.113.9:0"},
+		{"several headers", "10.1.1.1:80", []string{"1.1.1.1", "203.0.113.5, 10.3.3.3"}, "203.0.113.5:0"},
+		{"ipv6 client", "127.0.0.1:1", []string{"2001:db8::5"}, "[2001:db8::5]:0"},
+		{"address with port", "127.0.0.1:1", []string{"203.0.113.8:4711"}, "203.0.113.8:0"},
+		{"garbage from the right stops the walk", "127.0.0.1:1", []string{"203.0.113.1, junk"}, "127.0.0.1:1"},
+		{"only trusted entries", "127.0.0.1:1", []string{"10.9.9.9, 10.8.8.8"}, "10.9.9.9:0"},
+		{"no header", "127.0.0.1:1", nil, "127.0.0.1:1"},
+		{"empty header", "127.0.0.1:1", []string{" , "}, "127.0.0.1:1"},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = tt.remote
+		for _, v := range tt.xff {
+			r.Header.Add("X-Forwarded-For", v)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if got != tt.want {
+			t.Errorf("%s: client %s, want %s", tt.name, got, tt.want)
+		}
+	}
+	// No trusted networks: the handler is next itself.
+	next := http.NotFoundHandler()
+	if h := RealIP(nil, next); h == nil {
+		t.Error("nil handler")
+	}
+}
