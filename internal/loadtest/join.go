@@ -24,8 +24,9 @@ type Backoff struct {
 	Rand func(n int64) int64
 }
 
-// defaultBackoff is what listeners use.
-var defaultBackoff = Backoff{Base: 250 * time.Millisecond, Cap: 10 * time.Second}
+// defaultBackoff is what listeners use: the web player's restart policy
+// (web/src/listen.js), so the retry storm measures what browsers would do.
+var defaultBackoff = Backoff{Base: time.Second, Cap: 9 * time.Second}
 
 // Delay is the wait before retry attempt, honouring retryAfter.
 func (b Backoff) Delay(attempt int, retryAfter time.Duration) time.Duration {

@@ -39,13 +39,14 @@ func runRetryStorm(ctx context.Context, e *env) (map[string]any, error) {
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var steady, n, peakOut, peakAfter float64
+	var steady, steadyMax, n, peakOut, peakAfter float64
 	back := -1.0
 	run := 0
 	for _, pt := range e.series {
 		switch {
 		case pt.T > baseline.Seconds()/2 && pt.T <= baseline.Seconds():
 			steady += pt.RequestsPerSec
+			steadyMax = max(steadyMax, pt.RequestsPerSec)
 			n++
 		case pt.T > baseline.Seconds()+1 && pt.T <= outEnd.Seconds():
 			peakOut = max(peakOut, pt.RequestsPerSec)
@@ -76,6 +77,9 @@ func runRetryStorm(ctx context.Context, e *env) (map[string]any, error) {
 	if steady > 0 {
 		res["peak_after_over_steady"] = peakAfter / steady
 		res["peak_during_over_steady"] = peakOut / steady
+		// The busiest second of the steady state itself, for scale: the
+		// per-second rate of an undisturbed audience is not flat.
+		res["steady_peak_over_steady"] = steadyMax / steady
 	}
 	return res, nil
 }

@@ -384,7 +384,10 @@ function scheduleRestart(retryAfterMs, code) {
     updatePlayer();
     return;
   }
-  const delay = backoffDelay(attempt++, { baseMs: 1000, capMs: 20000, retryAfterMs });
+  // Capped at 9 s: after an outage every player is back within 9 s of the
+  // recovery, spread evenly over those seconds (docs/BENCHMARKS.md, retry
+  // storm); the load tool's listeners use the same policy.
+  const delay = backoffDelay(attempt++, { baseMs: 1000, capMs: 9000, retryAfterMs });
   statusEl.textContent =
     code === 503 || code === 429
       ? `The server is busy; retrying in ${Math.ceil(delay / 1000)} s…`
