@@ -141,6 +141,21 @@ func (j *junker) appendRequest(b []byte, r *rand.Rand) (out []byte, kind string,
 	return append(b, "\r\n"...), kind, last
 }
 
+// appendBatch appends up to n junk requests to b, their kinds to kinds,
+// ending early after one the server answers by closing (big headers).
+func (j *junker) appendBatch(b []byte, kinds []string, r *rand.Rand, n int) ([]byte, []string) {
+	for len(kinds) < n {
+		var kind string
+		var last bool
+		b, kind, last = j.appendRequest(b, r)
+		kinds = append(kinds, kind)
+		if last {
+			break
+		}
+	}
+	return b, kinds
+}
+
 // run floods at rate requests/s with workers until ctx ends.
 func (j *junker) run(ctx context.Context, rate float64) {
 	// Enough connections that a batch waiting for its answers does not
@@ -224,16 +239,7 @@ func (j *junker) worker(ctx context.Context, w, workers int, batches <-chan stru
 			}
 			jc = &junkConn{c: c, br: bufio.NewReaderSize(c, 16<<10)}
 		}
-		buf, kinds = buf[:0], kinds[:0]
-		for len(kinds) < budget {
-			var kind string
-			var last bool
-			buf, kind, last = j.appendRequest(buf, r)
-			kinds = append(kinds, kind)
-			if last {
-				break
-			}
-		}
+		buf, kinds = j.appendBatch(buf[:0], kinds[:0], r, budget)
 		jc.batches++
 		budget -= len(kinds)
 		t0 := time.Now()
@@ -276,57 +282,75 @@ func (j *junker) worker(ctx context.Context, w, workers int, batches <-chan stru
 
 var errBadResponse = errors.New("loadtest: malformed HTTP response")
 
-// readResponse reads one HTTP/1.1 response and discards its body: the
-// status, and whether the server will close the connection after it.
-func readResponse(br *bufio.Reader) (status int, closing bool, err error) {
+// respHead is what a response's head says about its status and framing.
+type respHead struct {
+	status  int
+	length  int64 // Content-Length; -1 when absent
+	chunked bool
+	close   bool // Connection: close
+}
+
+// readHead reads a response's status line and headers. keep, if not nil,
+// sees every other header (name and value are only valid during the call).
+func readHead(br *bufio.Reader, keep func(name, val []byte)) (respHead, error) {
+	h := respHead{length: -1}
 	line, err := br.ReadSlice('\n')
 	if err != nil {
-		return 0, false, err
+		return h, err
 	}
 	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) {
-		return 0, false, errBadResponse
+		return h, errBadResponse
 	}
-	status, err = strconv.Atoi(string(line[9:12]))
-	if err != nil {
-		return 0, false, errBadResponse
+	if h.status, err = strconv.Atoi(string(line[9:12])); err != nil {
+		return h, errBadResponse
 	}
-	length := int64(-1)
 	for {
-		h, err := br.ReadSlice('\n')
+		l, err := br.ReadSlice('\n')
 		if err != nil {
-			return status, false, err
+			return h, err
 		}
-		h = bytes.TrimRight(h, "\r\n")
-		if len(h) == 0 {
-			break
+		l = bytes.TrimRight(l, "\r\n")
+		if len(l) == 0 {
+			return h, nil
 		}
-		name, val, ok := bytes.Cut(h, []byte(":"))
+		name, val, ok := bytes.Cut(l, []byte(":"))
 		if !ok {
 			continue
 		}
 		val = bytes.TrimSpace(val)
 		switch {
 		case bytes.EqualFold(name, []byte("Content-Length")):
-			if length, err = strconv.ParseInt(string(val), 10, 64); err != nil || length < 0 {
-				return status, false, errBadResponse
+			if h.length, err = strconv.ParseInt(string(val), 10, 64); err != nil || h.length < 0 || h.length > maxRawBody {
+				return h, errBadResponse
 			}
-		case bytes.EqualFold(name, []byte("Connection")) && bytes.EqualFold(val, []byte("close")):
-			closing = true
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
-			return status, true, errBadResponse // podium never chunks these answers
+			h.chunked = bytes.EqualFold(val, []byte("chunked"))
+		case bytes.EqualFold(name, []byte("Connection")):
+			h.close = bytes.EqualFold(val, []byte("close"))
+		case keep != nil:
+			keep(name, val)
 		}
 	}
-	if length < 0 {
-		switch {
-		case status == http.StatusNoContent || status == http.StatusNotModified:
-			return status, closing, nil
-		case closing: // the body runs to the end of the connection, which we close
-			return status, true, nil
-		}
-		return status, true, errBadResponse
+}
+
+// readResponse reads one HTTP/1.1 response and discards its body: the
+// status, and whether the server will close the connection after it.
+func readResponse(br *bufio.Reader) (status int, closing bool, err error) {
+	h, err := readHead(br, nil)
+	switch {
+	case err != nil:
+		return h.status, false, err
+	case h.chunked:
+		return h.status, true, errBadResponse // podium never chunks these answers
+	case h.length >= 0:
+		_, err = br.Discard(int(h.length))
+		return h.status, h.close, err
+	case h.status == http.StatusNoContent || h.status == http.StatusNotModified:
+		return h.status, h.close, nil
+	case h.close: // the body runs to the end of the connection, which we close
+		return h.status, true, nil
 	}
-	_, err = br.Discard(int(length))
-	return status, closing, err
+	return h.status, true, errBadResponse
 }
 
 func (j *junker) count(kind, status string, n int) {

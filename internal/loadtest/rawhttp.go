@@ -160,48 +160,20 @@ func isReset(err error) bool {
 // readRawResponse reads one whole response: status, the headers a player
 // looks at, and the body (Content-Length, chunked, or to the close).
 func readRawResponse(br *bufio.Reader, req *http.Request) (*http.Response, error) {
-	line, err := br.ReadSlice('\n')
-	if err != nil {
-		return nil, err
-	}
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) {
-		return nil, errBadResponse
-	}
-	status, err := strconv.Atoi(string(line[9:12]))
-	if err != nil {
-		return nil, errBadResponse
-	}
-	resp := &http.Response{StatusCode: status, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: http.Header{}, Request: req}
-	length, chunked := int64(-1), false
-	for {
-		h, err := br.ReadSlice('\n')
-		if err != nil {
-			return nil, err
-		}
-		h = bytes.TrimRight(h, "\r\n")
-		if len(h) == 0 {
-			break
-		}
-		name, val, ok := bytes.Cut(h, []byte(":"))
-		if !ok {
-			continue
-		}
-		val = bytes.TrimSpace(val)
+	resp := &http.Response{Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: http.Header{}, Request: req}
+	h, err := readHead(br, func(name, val []byte) {
 		switch {
-		case bytes.EqualFold(name, []byte("Content-Length")):
-			if length, err = strconv.ParseInt(string(val), 10, 64); err != nil || length < 0 || length > maxRawBody {
-				return nil, errBadResponse
-			}
-		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
-			chunked = bytes.EqualFold(val, []byte("chunked"))
-		case bytes.EqualFold(name, []byte("Connection")):
-			resp.Close = bytes.EqualFold(val, []byte("close"))
 		case bytes.EqualFold(name, []byte("Retry-After")):
 			resp.Header["Retry-After"] = []string{string(val)}
 		case bytes.EqualFold(name, []byte("Content-Type")):
 			resp.Header["Content-Type"] = []string{string(val)}
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
+	resp.StatusCode, resp.Close = h.status, h.close
+	status, length, chunked := h.status, h.length, h.chunked
 	var body []byte
 	switch {
 	case req.Method == http.MethodHead || status == http.StatusNoContent || status == http.StatusNotModified || status/100 == 1:

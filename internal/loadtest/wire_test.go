@@ -73,17 +73,7 @@ func TestJunkRequestsAreHTTP(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	seen := map[string]bool{}
 	for range 50 {
-		var b []byte
-		var kinds []string
-		for len(kinds) < 8 {
-			var kind string
-			var last bool
-			b, kind, last = j.appendRequest(b, r)
-			kinds = append(kinds, kind)
-			if last {
-				break
-			}
-		}
+		b, kinds := j.appendBatch(nil, nil, r, 8)
 		br := bufio.NewReader(strings.NewReader(string(b)))
 		for i, kind := range kinds {
 			seen[kind] = true
