@@ -119,3 +119,75 @@ func TestReloads(t *testing.T) {
 		t.Errorf("rounds %s, want 2 rounds of 50 answers", b)
 	}
 }
+
+// TestFloodAndStage floods a real node with every kind of junk for a few
+// seconds while 3 listeners play and the two synthetic speakers talk:
+// junk is answered by the defences it probes (404, 401, 431, or refused),
+// the listeners keep playing, and the speakers hear each other.
+func TestFloodAndStage(t *testing.T) {
+	a := startNode(t)
+	rep, err := loadtest.Run(t.Context(), loadtest.Config{
+		Scenario: "flood", URL: a.BaseURL(), Create: true, Token: a.OperatorToken(), PID: os.Getpid(),
+		Listeners: 3, Times: 20, Duration: 6 * time.Second, Out: t.TempDir(), Progress: testWriter{t},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(rep.Results)
+	var res struct {
+		Sent   int64                     `json:"junk_sent"`
+		ByKind map[string]map[string]int `json:"junk_by_kind_status"`
+		Times  float64                   `json:"junk_times_legit_achieved"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Sent < 100 || res.Times < 5 {
+		t.Errorf("junk sent %d (%.1f × the listeners' rate), want a flood", res.Sent, res.Times)
+	}
+	want := map[string]string{"big_headers": "431", "forged_join": "401", "random_path": "404", "bad_ticket": "401"}
+	for kind, status := range want {
+		if res.ByKind[kind][status] == 0 {
+			t.Errorf("%s answers %v, want some %s", kind, res.ByKind[kind], status)
+		}
+	}
+	if rep.Goodput < 0.9 {
+		t.Errorf("listeners' goodput %.3f under the flood", rep.Goodput)
+	}
+	if rep.Stage.S2SPackets < 100 || rep.Stage.S2SLost > rep.Stage.S2SPackets/10 {
+		t.Errorf("speakers heard %d packets of each other, %d lost", rep.Stage.S2SPackets, rep.Stage.S2SLost)
+	}
+}
+
+// TestJoinStorm sends a small storm at a node made for a few listeners:
+// every join is answered, the newcomers wait in line with a position.
+func TestJoinStorm(t *testing.T) {
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DebugAddr = ""
+	cfg.DataDir = t.TempDir()
+	cfg.Admission.MaxListeners = 4
+	cfg.Admission.AdmitRate = 2
+	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	rep, err := loadtest.Run(t.Context(), loadtest.Config{
+		Scenario: "joinstorm", URL: a.BaseURL(), Create: true, Token: a.OperatorToken(), PID: os.Getpid(),
+		Listeners: 2, Rate: 20, Storm: 2 * time.Second, Duration: 6 * time.Second, Out: t.TempDir(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := rep.Groups["storm"]
+	if st.Listeners < 30 || st.Joins["queued"] == 0 || st.Joins["error"]+st.Joins["timeout"]+st.Joins["shed"] != 0 {
+		t.Errorf("storm of %d: first answers %v, want every join answered and some queued", st.Listeners, st.Joins)
+	}
+	if g := rep.Groups["base"]; g.Goodput < 0.9 {
+		t.Errorf("base goodput %.3f during the storm", g.Goodput)
+	}
+}
