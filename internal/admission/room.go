@@ -180,9 +180,12 @@ func (r *Room) Wait(token string, now time.Time) (Decision, error) {
 	if r.lotteryPendingLocked() {
 		return r.queuedLocked(seq, now), nil
 	}
-	if float64(r.placeLocked(seq)) < r.frontier {
+	if float64(r.placeLocked(seq)) < r.frontier && head {
 		return Decision{Admit: true}, nil
 	}
+	// Not their turn yet; or their turn came while the node had room and
+	// it is full now, and then they wait at the front of the line: a full
+	// node lets nobody in, however early they queued.
 	return r.queuedLocked(seq, now), nil
 }
 
@@ -272,7 +275,7 @@ func (r *Room) queuedLocked(seq uint64, now time.Time) Decision {
 		return d
 	}
 	place := r.placeLocked(seq)
-	d.Position = int(place - uint64(r.frontier))
+	d.Position = max(int(int64(place)-int64(r.frontier)), 0)
 	rate := math.Max(r.rate, r.cfg.AdmitRate)
 	if r.full {
 		// The line is not moving now: the honest estimate is what the
@@ -281,7 +284,7 @@ func (r *Room) queuedLocked(seq uint64, now time.Time) Decision {
 		rate = math.Max(r.rate, r.cfg.AdmitRate/100)
 	}
 	// Time until the frontier passes place.
-	d.Estimate = time.Duration((float64(place) + 1 - r.frontier) / rate * float64(time.Second))
+	d.Estimate = time.Duration(max(float64(place)+1-r.frontier, 1) / rate * float64(time.Second))
 	d.RetryAfter = clampRetry(d.Estimate / 4)
 	return d
 }

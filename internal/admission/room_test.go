@@ -104,6 +104,19 @@ func TestRoomHeadroom(t *testing.T) {
 	if got := r.Join(clk.Now()); got.Admit {
 		t.Fatalf("newcomer on a full node: %+v", got)
 	}
+	// Waiters whose turn came while there was room, polling only now that
+	// the node is full, wait at the front instead of overshooting it.
+	clk.Add(10 * time.Second)
+	for i, tok := range toks {
+		got, err := r.Wait(tok, clk.Now())
+		if err != nil || got.Admit || got.Position < 0 || got.Position > len(toks) || got.Estimate <= 0 {
+			t.Fatalf("waiter %d on a full node: %+v, %v; want queued with a position", i, got, err)
+		}
+	}
+	head = true
+	if got, err := r.Wait(toks[0], clk.Now()); err != nil || !got.Admit {
+		t.Fatalf("first waiter once there is room: %+v, %v; want admitted", got, err)
+	}
 }
 
 func TestRoomTokens(t *testing.T) {
