@@ -86,7 +86,6 @@ type Room struct {
 	frontier float64   // arrival numbers below this are admitted
 	last     time.Time // when the frontier was last advanced
 	rate     float64   // measured admit rate while there was a backlog, per second
-	full     bool      // the node had no headroom at the last advance
 	drawn    bool      // lottery: the draw happened
 	cohort   uint64    // lottery: arrivals before the draw
 }
@@ -130,7 +129,7 @@ func (r *Room) Join(now time.Time) Decision {
 	if r.lotteryPendingLocked() {
 		seq := r.arrived
 		r.arrived++
-		return r.queuedLocked(seq, now)
+		return r.queuedLocked(seq, now, head)
 	}
 	if float64(r.arrived) < r.frontier {
 		// Nobody waiting and a slot free (the frontier has credit): admitted
@@ -140,7 +139,7 @@ func (r *Room) Join(now time.Time) Decision {
 	}
 	seq := r.arrived
 	r.arrived++
-	return r.queuedLocked(seq, now)
+	return r.queuedLocked(seq, now, head)
 }
 
 // Wait decides for a waiter presenting token: admitted once the frontier has
@@ -178,7 +177,7 @@ func (r *Room) Wait(token string, now time.Time) (Decision, error) {
 	}
 	r.advanceLocked(now, head)
 	if r.lotteryPendingLocked() {
-		return r.queuedLocked(seq, now), nil
+		return r.queuedLocked(seq, now, head), nil
 	}
 	if float64(r.placeLocked(seq)) < r.frontier && head {
 		return Decision{Admit: true}, nil
@@ -186,7 +185,7 @@ func (r *Room) Wait(token string, now time.Time) (Decision, error) {
 	// Not their turn yet; or their turn came while the node had room and
 	// it is full now, and then they wait at the front of the line: a full
 	// node lets nobody in, however early they queued.
-	return r.queuedLocked(seq, now), nil
+	return r.queuedLocked(seq, now, head), nil
 }
 
 // Waiting returns how many arrivals the frontier has not yet passed (some of
@@ -220,7 +219,6 @@ func (r *Room) advanceLocked(now time.Time, headroom bool) {
 		r.drawn, r.cohort = true, r.arrived
 		r.last = r.cfg.LotteryAt // the frontier starts moving at the draw
 	}
-	r.full = !headroom
 	dt := now.Sub(r.last).Seconds()
 	if dt < 0 {
 		dt = 0 // clocks from several callers: never move backwards
@@ -266,7 +264,9 @@ func (r *Room) placeLocked(seq uint64) uint64 {
 	return seq
 }
 
-func (r *Room) queuedLocked(seq uint64, now time.Time) Decision {
+// queuedLocked is the answer for a waiter with arrival number seq; head
+// is whether the node has room now.
+func (r *Room) queuedLocked(seq uint64, now time.Time, head bool) Decision {
 	d := Decision{QueueToken: r.tokenLocked(seq, now)}
 	if r.lotteryPendingLocked() {
 		d.Position = -1
@@ -277,7 +277,7 @@ func (r *Room) queuedLocked(seq uint64, now time.Time) Decision {
 	place := r.placeLocked(seq)
 	d.Position = max(int(int64(place)-int64(r.frontier)), 0)
 	rate := math.Max(r.rate, r.cfg.AdmitRate)
-	if r.full {
+	if !head {
 		// The line is not moving now: the honest estimate is what the
 		// last ten seconds admitted, not what the room could admit, and
 		// the waiters far back are told to poll less often.

@@ -119,7 +119,7 @@ func TestCacheCollapsesListeners(t *testing.T) {
 			t.Fatalf("join: %d", st)
 		}
 		dl := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 5, byte(i/250), byte(1+i%250))}}
-		return &http.Client{Transport: ticketed{d.Ticket, &http.Transport{DialContext: dl.DialContext, MaxIdleConnsPerHost: 4}}}
+		return &http.Client{Transport: ticketTransport{d.Ticket, &http.Transport{DialContext: dl.DialContext, MaxIdleConnsPerHost: 4}}}
 	}
 	// phase plays `players` listeners through the cache for d and returns
 	// origin requests per part produced, and packets each player got.
@@ -191,16 +191,4 @@ func TestCacheCollapsesListeners(t *testing.T) {
 	for _, p := range problems {
 		t.Error(p)
 	}
-}
-
-// ticketed adds a listener's ticket to every request.
-type ticketed struct {
-	ticket string
-	rt     http.RoundTripper
-}
-
-func (t ticketed) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("X-Podium-Ticket", t.ticket)
-	return t.rt.RoundTrip(r)
 }

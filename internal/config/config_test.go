@@ -40,7 +40,8 @@ func TestUnknownKeyRejected(t *testing.T) {
 
 func TestPrecedence(t *testing.T) {
 	c := Default()
-	env := map[string]string{"PODIUM_ADDR": "127.0.0.1:1", "PODIUM_DATA": "/env", "PODIUM_ICE_PUBLIC_IPS": "192.0.2.1, 192.0.2.2"}
+	env := map[string]string{"PODIUM_ADDR": "127.0.0.1:1", "PODIUM_DATA": "/env", "PODIUM_ICE_PUBLIC_IPS": "192.0.2.1, 192.0.2.2",
+		"PODIUM_TRUSTED_PROXIES": "10.0.0.0/8, 2001:db8::/32"}
 	if err := c.LoadEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
 		t.Fatal(err)
 	}
@@ -52,6 +53,9 @@ func TestPrecedence(t *testing.T) {
 	apply()
 	if c.Addr != "127.0.0.1:2" || c.DataDir != "/env" || len(c.ICE.PublicIPs) != 2 {
 		t.Fatalf("got addr %q data %q ips %v; want flag addr, env data, 2 env ips", c.Addr, c.DataDir, c.ICE.PublicIPs)
+	}
+	if len(c.TrustedProxies) != 2 || c.TrustedProxies[1] != "2001:db8::/32" || c.Validate() != nil {
+		t.Fatalf("trusted proxies from the environment: %q (%v)", c.TrustedProxies, c.Validate())
 	}
 	bad := func(k string) (string, bool) {
 		if k == "PODIUM_ICE_UDP_PORT" {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -27,6 +28,9 @@ func TestRealIP(t *testing.T) {
 		{"only trusted entries", "127.0.0.1:1", []string{"10.9.9.9, 10.8.8.8"}, "10.9.9.9:0"},
 		{"no header", "127.0.0.1:1", nil, "127.0.0.1:1"},
 		{"empty header", "127.0.0.1:1", []string{" , "}, "127.0.0.1:1"},
+		// A proxy chain is read 16 entries deep at most: the client is
+		// then the deepest trusted entry read.
+		{"endless trusted chain", "127.0.0.1:1", []string{strings.Repeat("10.0.0.99, ", 20) + "10.0.0.16, 10.0.0.15, 10.0.0.14, 10.0.0.13, 10.0.0.12, 10.0.0.11, 10.0.0.10, 10.0.0.9, 10.0.0.8, 10.0.0.7, 10.0.0.6, 10.0.0.5, 10.0.0.4, 10.0.0.3, 10.0.0.2, 10.0.0.1"}, "10.0.0.16:0"},
 	}
 	for _, tt := range tests {
 		r := httptest.NewRequest("GET", "/", nil)

@@ -2,34 +2,19 @@ package live
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/podium-live/podium/internal/space"
 )
 
-// accessCache remembers for a short while whether a space's recording is
-// public, so serving replay segments costs no database read per request.
-type accessCache struct {
-	mu sync.Mutex // guards m
-	m  map[string]accessEntry
-}
-
-type accessEntry struct {
-	public bool
-	until  time.Time
-}
-
+// accessTTL is how long whether a replay is public is remembered.
 const accessTTL = 2 * time.Second
 
 // ReplayPublic reports whether anyone may fetch the replay of space id.
 func (s *Service) ReplayPublic(ctx context.Context, id string) bool {
 	now := s.now()
-	s.access.mu.Lock()
-	e, ok := s.access.m[id]
-	s.access.mu.Unlock()
-	if ok && now.Before(e.until) {
-		return e.public
+	if public, ok := s.access.get(id, now); ok {
+		return public
 	}
 	public := false
 	if space.ValidID(id) {
@@ -41,17 +26,6 @@ func (s *Service) ReplayPublic(ctx context.Context, id string) bool {
 			}
 		}
 	}
-	s.access.mu.Lock()
-	if s.access.m == nil || len(s.access.m) > 10000 {
-		s.access.m = map[string]accessEntry{}
-	}
-	s.access.m[id] = accessEntry{public: public, until: now.Add(accessTTL)}
-	s.access.mu.Unlock()
+	s.access.put(id, public, now, accessTTL)
 	return public
-}
-
-func (s *Service) forgetAccess(id string) {
-	s.access.mu.Lock()
-	delete(s.access.m, id)
-	s.access.mu.Unlock()
 }

@@ -114,7 +114,7 @@ func (s *Service) changeRecording(ctx context.Context, id string, change func(*s
 	if err := s.store.SaveRecording(ctx, info.Pub); err != nil {
 		return info, err
 	}
-	s.forgetAccess(id)
+	s.access.forget(id)
 	if s.replay != nil {
 		s.replay.Forget(id)
 	}
@@ -143,7 +143,7 @@ func (s *Service) DeleteRecording(ctx context.Context, id, by string) error {
 	if err := s.store.SaveRecording(ctx, info.Pub); err != nil {
 		return err
 	}
-	s.forgetAccess(id)
+	s.access.forget(id)
 	if s.replay != nil {
 		s.replay.Forget(id)
 	}

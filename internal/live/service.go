@@ -65,8 +65,8 @@ type Service struct {
 	replay Forgetter      // may be nil
 	log    *slog.Logger
 	now    func() time.Time
-	access accessCache
-	states stateCache
+	access ttlCache[bool]       // whether a space's replay is public (access.go)
+	states ttlCache[stateEntry] // a space's state, for joins (statecache.go)
 
 	mu sync.Mutex // guards rooms and closed
 	// rooms holds the runtime of every space that is scheduled or live and

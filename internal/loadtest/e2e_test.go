@@ -18,12 +18,18 @@ import (
 )
 
 // startNode runs a podium node in this process on a loopback port.
-func startNode(t *testing.T) *app.App {
+func startNode(t *testing.T) *app.App { return startNodeWith(t, nil) }
+
+// startNodeWith is startNode with tune (if not nil) changing the defaults.
+func startNodeWith(t *testing.T, tune func(*config.Config)) *app.App {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DebugAddr = ""
 	cfg.DataDir = t.TempDir()
+	if tune != nil {
+		tune(&cfg)
+	}
 	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -162,20 +168,7 @@ func TestFloodAndStage(t *testing.T) {
 // TestJoinStorm sends a small storm at a node made for a few listeners:
 // every join is answered, the newcomers wait in line with a position.
 func TestJoinStorm(t *testing.T) {
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.DebugAddr = ""
-	cfg.DataDir = t.TempDir()
-	cfg.Admission.MaxListeners = 4
-	cfg.Admission.AdmitRate = 2
-	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	a := startNodeWith(t, func(c *config.Config) { c.Admission.MaxListeners, c.Admission.AdmitRate = 4, 2 })
 	rep, err := loadtest.Run(t.Context(), loadtest.Config{
 		Scenario: "joinstorm", URL: a.BaseURL(), Create: true, Token: a.OperatorToken(), PID: os.Getpid(),
 		Listeners: 2, Rate: 20, Storm: 2 * time.Second, Duration: 6 * time.Second, Out: t.TempDir(),

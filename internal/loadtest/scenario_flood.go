@@ -52,6 +52,10 @@ func runFlood(ctx context.Context, e *env) (map[string]any, error) {
 	res["rate_per_s"] = rate
 	res["legit_requests_per_s_baseline"] = legit
 	res["junk_per_s_achieved"] = float64(j.sent.Load()) / max(floodFor.Seconds(), 1e-3)
+	// Sent is what the attacker wrote; answered what the node read and
+	// answered (it never parses what was pipelined behind a 429).
+	answered := j.lat.snapshot()
+	res["junk_answered_per_s"] = float64(answered.n()) / max(floodFor.Seconds(), 1e-3)
 	if legit > 0 {
 		res["junk_times_legit_achieved"] = float64(j.sent.Load()) / max(floodFor.Seconds(), 1e-3) / legit
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
@@ -23,7 +24,7 @@ import (
 // hearing is what one synthetic speaker heard of the other: an ear in this
 // process, or one in the speakers' own process (remoteEar).
 type hearing interface {
-	take(now time.Time) (packets, lost, gaps int64, maxGap time.Duration)
+	take(now time.Time) heard // since the last take
 }
 
 // stageFreqs are the synthetic speakers' tones.
@@ -76,10 +77,17 @@ const speakersReportEvery = 200 * time.Millisecond
 // RunSpeakers is the speakers' own process (`podium loadtest speakers`):
 // the load tool starts it so that the speakers' timing does not depend on
 // how busy the tool is, as a real speaker's machine does not. It dials the
-// speakers, writes "ready" to w, then a line per ear every 200 ms
-// ("ear I PACKETS LOST PAUSES LONGEST_US"), until stop reaches EOF or ctx
+// speakers, writes "ready" to w, then a line per ear every 200 ms with what
+// it heard since the last line ("ear I PACKETS LOST PAUSES LONGEST_US"), until stop reaches EOF or ctx
 // ends; then the speakers leave.
 func RunSpeakers(ctx context.Context, whipURL, token string, stop io.Reader, w io.Writer) error {
+	u, err := url.Parse(whipURL)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("loadtest speakers: --whip %q: want the space's WHIP URL", whipURL)
+	}
+	if err := checkLoopback(u); err != nil {
+		return err
+	}
 	ears, leave, err := dialSpeakers(ctx, whipURL, token)
 	if err != nil {
 		return err
@@ -99,8 +107,8 @@ func RunSpeakers(ctx context.Context, whipURL, token string, stop io.Reader, w i
 			return nil
 		case now := <-t.C:
 			for i, er := range ears {
-				p, l, g, gap := er.take(now)
-				fmt.Fprintf(bw, "ear %d %d %d %d %d\n", i, p, l, g, gap.Microseconds())
+				h := er.take(now)
+				fmt.Fprintf(bw, "ear %d %d %d %d %d\n", i, h.packets, h.lost, h.gaps, h.maxGap.Microseconds())
 			}
 			if err := bw.Flush(); err != nil {
 				return nil // the tool is gone
@@ -109,19 +117,19 @@ func RunSpeakers(ctx context.Context, whipURL, token string, stop io.Reader, w i
 	}
 }
 
-// remoteEar is an ear in the speakers' process, as last reported.
+// remoteEar is an ear in the speakers' process: what it reported since
+// the last take.
 type remoteEar struct {
-	mu                  sync.Mutex // guards all
-	packets, lost, gaps int64
-	maxGap              time.Duration // since the last take
+	mu    sync.Mutex // guards since
+	since heard
 }
 
-func (r *remoteEar) take(time.Time) (int64, int64, int64, time.Duration) {
+func (r *remoteEar) take(time.Time) heard {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	g := r.maxGap
-	r.maxGap = 0
-	return r.packets, r.lost, r.gaps, g
+	h := r.since
+	r.since = heard{}
+	return h
 }
 
 // startSpeakerProcess runs `bin loadtest speakers` for whipURL and returns
@@ -174,8 +182,7 @@ func startSpeakerProcess(ctx context.Context, bin, whipURL, token string) ([]hea
 			}
 			r := ears[v[0]]
 			r.mu.Lock()
-			r.packets, r.lost, r.gaps = v[1], v[2], v[3]
-			r.maxGap = max(r.maxGap, time.Duration(v[4])*time.Microsecond)
+			r.since.add(heard{packets: v[1], lost: v[2], gaps: v[3], maxGap: time.Duration(v[4]) * time.Microsecond})
 			r.mu.Unlock()
 		}
 		if first {

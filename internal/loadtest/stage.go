@@ -3,6 +3,7 @@ package loadtest
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -24,47 +25,59 @@ import (
 // as an interruption (the sender sends every 20 ms).
 const audibleGap = 100 * time.Millisecond
 
+// heard is what one speaker heard of another over a while.
+type heard struct {
+	packets int64
+	lost    int64         // sequence numbers skipped
+	gaps    int64         // pauses over audibleGap
+	maxGap  time.Duration // the longest pause
+}
+
+func (h *heard) add(o heard) {
+	h.packets += o.packets
+	h.lost += o.lost
+	h.gaps += o.gaps
+	h.maxGap = max(h.maxGap, o.maxGap)
+}
+
 // ear counts what one speaker receives of another's forwarded audio.
 type ear struct {
 	mu      sync.Mutex // guards all below
-	packets int64
-	lost    int64 // sequence numbers skipped
+	since   heard      // since the last take
 	lastSeq uint16
-	lastAt  time.Time
-	maxGap  time.Duration // since the last take
-	gaps    int64         // pauses over audibleGap
+	lastAt  time.Time // zero before the first packet
 }
 
 func (e *ear) packet(seq uint16, at time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.packets > 0 {
+	if !e.lastAt.IsZero() {
 		if d := int16(seq - e.lastSeq); d > 1 {
-			e.lost += int64(d - 1)
+			e.since.lost += int64(d - 1)
 		} else if d <= 0 {
 			return // duplicate or reordered: not a new packet
 		}
 		gap := at.Sub(e.lastAt)
-		e.maxGap = max(e.maxGap, gap)
+		e.since.maxGap = max(e.since.maxGap, gap)
 		if gap > audibleGap {
-			e.gaps++
+			e.since.gaps++
 		}
 	}
-	e.packets++
+	e.since.packets++
 	e.lastSeq, e.lastAt = seq, at
 }
 
-// take returns the totals and the longest gap since the last take,
-// counting a silence still going on at now.
-func (e *ear) take(now time.Time) (packets, lost, gaps int64, maxGap time.Duration) {
+// take returns what was heard since the last take, counting a silence
+// still going on at now in the longest pause.
+func (e *ear) take(now time.Time) heard {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	g := e.maxGap
-	if e.packets > 0 {
-		g = max(g, now.Sub(e.lastAt))
+	h := e.since
+	if !e.lastAt.IsZero() {
+		h.maxGap = max(h.maxGap, now.Sub(e.lastAt))
 	}
-	e.maxGap = 0
-	return e.packets, e.lost, e.gaps, g
+	e.since = heard{}
+	return h
 }
 
 // listen reads a forwarded track into the ear until it ends.
@@ -109,32 +122,22 @@ func (s *StageStats) add(o StageStats) {
 
 // String is one line for the summary.
 func (s StageStats) String() string {
-	var b strings.Builder
-	b.WriteString("speaker→speaker ")
-	if s.S2SPackets == 0 {
-		b.WriteString("not measured")
-	} else {
-		b.WriteString(strconv.FormatInt(s.S2SPackets, 10) + " packets, " + strconv.FormatInt(s.S2SLost, 10) + " lost, " +
-			strconv.FormatInt(s.S2SGaps, 10) + " pauses > 100 ms, longest " + strconv.FormatFloat(s.S2SMaxGapMs, 'f', 0, 64) + " ms")
+	s2s, mixer := "not measured", "not measured (no --metrics)"
+	if s.S2SPackets > 0 {
+		s2s = fmt.Sprintf("%d packets, %d lost, %d pauses > 100 ms, longest %.0f ms", s.S2SPackets, s.S2SLost, s.S2SGaps, s.S2SMaxGapMs)
 	}
-	b.WriteString("; mixer ")
-	if s.MixerFrames == 0 {
-		b.WriteString("not measured (no --metrics)")
-	} else {
-		b.WriteString(strconv.FormatInt(s.MixerFrames, 10) + " frames, " + strconv.FormatInt(s.MixerOverruns, 10) + " overruns; speaker packets " +
-			strconv.FormatInt(s.SpeakerAccepted, 10) + " accepted, " + strconv.FormatInt(s.SpeakerLate, 10) + " late, " +
-			strconv.FormatInt(s.SpeakerDropped, 10) + " dropped, " + strconv.FormatInt(s.SpeakerConcealed, 10) + " concealed")
+	if s.MixerFrames > 0 {
+		mixer = fmt.Sprintf("%d frames, %d overruns; speaker packets %d accepted, %d late, %d dropped, %d concealed",
+			s.MixerFrames, s.MixerOverruns, s.SpeakerAccepted, s.SpeakerLate, s.SpeakerDropped, s.SpeakerConcealed)
 	}
-	return b.String()
+	return "speaker→speaker " + s2s + "; mixer " + mixer
 }
 
 // stageState is what the sampler carries from one second to the next;
 // guarded by env.mu except the ears, which lock themselves.
 type stageState struct {
-	ears          []hearing
-	prevEar       []int64 // packets, lost, gaps per ear, as of the last sample
-	prevMetrics   map[string]float64
-	metricsFailed bool
+	ears        []hearing
+	prevMetrics map[string]float64
 }
 
 // sampleStage is one second of the stage: what the ears heard and how the
@@ -142,18 +145,13 @@ type stageState struct {
 func (e *env) sampleStage(now time.Time, m map[string]float64) StageStats {
 	var s StageStats
 	st := &e.stage
-	if len(st.prevEar) < 3*len(st.ears) {
-		st.prevEar = make([]int64, 3*len(st.ears))
+	var h heard
+	for _, er := range st.ears {
+		h.add(er.take(now))
 	}
-	for i, er := range st.ears {
-		p, l, g, gap := er.take(now)
-		s.S2SPackets += p - st.prevEar[3*i]
-		s.S2SLost += l - st.prevEar[3*i+1]
-		s.S2SGaps += g - st.prevEar[3*i+2]
-		st.prevEar[3*i], st.prevEar[3*i+1], st.prevEar[3*i+2] = p, l, g
-		if p > 0 {
-			s.S2SMaxGapMs = max(s.S2SMaxGapMs, ms(gap))
-		}
+	s.S2SPackets, s.S2SLost, s.S2SGaps = h.packets, h.lost, h.gaps
+	if h.packets > 0 {
+		s.S2SMaxGapMs = ms(h.maxGap)
 	}
 	if m != nil {
 		if st.prevMetrics != nil {

@@ -123,13 +123,14 @@ func TestEar(t *testing.T) {
 		seq++
 		at = at.Add(20 * time.Millisecond)
 	}
-	p, lost, gaps, maxGap := e.take(at.Add(-20 * time.Millisecond))
-	if p != 20 || lost != 2 || gaps != 1 || maxGap != 320*time.Millisecond {
-		t.Errorf("packets %d lost %d pauses %d longest %v; want 20, 2, 1, 320ms", p, lost, gaps, maxGap)
+	h := e.take(at.Add(-20 * time.Millisecond))
+	if h.packets != 20 || h.lost != 2 || h.gaps != 1 || h.maxGap != 320*time.Millisecond {
+		t.Errorf("packets %d lost %d pauses %d longest %v; want 20, 2, 1, 320ms", h.packets, h.lost, h.gaps, h.maxGap)
 	}
-	// Silence until now counts as the longest pause of the next second.
-	if _, _, _, g := e.take(at.Add(time.Second)); g != time.Second+20*time.Millisecond {
-		t.Errorf("silence %v, want 1.02s", g)
+	// Silence until now counts as the longest pause of the next second,
+	// which heard nothing else.
+	if h := e.take(at.Add(time.Second)); h.maxGap != time.Second+20*time.Millisecond || h.packets != 0 {
+		t.Errorf("silence %v with %d packets, want 1.02s and none", h.maxGap, h.packets)
 	}
 }
 
@@ -191,5 +192,20 @@ func TestRawTransport(t *testing.T) {
 	}
 	if remotes[1] == remotes[2] {
 		t.Errorf("request after the server closed the idle connection reused %s", remotes[2])
+	}
+}
+
+// TestRunSpeakersRefuses: the speakers' process only goes to a WHIP URL on
+// this machine, and says so.
+func TestRunSpeakersRefuses(t *testing.T) {
+	for url, want := range map[string]string{
+		"":                                   "want the space's WHIP URL",
+		"::nonsense":                         "want the space's WHIP URL",
+		"http://192.0.2.1/api/spaces/x/whip": "not a loopback address",
+	} {
+		err := RunSpeakers(t.Context(), url, "tok", strings.NewReader(""), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", url, err, want)
+		}
 	}
 }

@@ -416,13 +416,13 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, id string
 	// The node's write timeout is sized for parts and playlists; a whole
 	// recording gets as long as it takes at 128 kbit/s (a slow phone),
 	// and a reader slower than that is let go.
-	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(max(DownloadMinTime, time.Duration(d.size/(16<<10))*time.Second)))
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(max(downloadMinTime, time.Duration(d.size/(16<<10))*time.Second)))
 	http.ServeContent(w, r, "", d.built, io.NewSectionReader(obj, 0, d.size))
 	return nil
 }
 
-// DownloadMinTime is the least time a download is given to be written.
-const DownloadMinTime = time.Minute
+// downloadMinTime is the least time a download is given to be written.
+const downloadMinTime = time.Minute
 
 // download returns the built download to serve, building it if needed.
 func (s *Server) download(id string, complete bool) (download, error) {
