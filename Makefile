@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/podium
 GOFILES := $(shell find . -name '*.go' -not -path './web/*' 2>/dev/null)
 
-.PHONY: demo serve build ui deps test test-go test-browser bench clean
+.PHONY: demo serve build ui deps test test-go test-browser lint bench clean
 
 demo: build ## run a node with a live demo space, then open the printed URL
 	./$(BIN) demo
@@ -30,12 +30,17 @@ deps: ## install the Debian packages the tests use (chromium, firefox-esr, ffmpe
 
 test: deps build test-go test-browser ## everything CI runs
 
-test-go: build
-	$(GO) vet ./...
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+test-go: build lint
 	# -p 1: packages one at a time. Their end-to-end tests (real nodes,
 	# nginx, browsers' worth of listeners, floods) measure behaviour in
 	# time, and on a 2-core machine two of them at once starve each other.
 	PODIUM_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -p 1 -timeout 15m ./...
+
+lint: ## go vet and staticcheck (pinned), part of make test
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 test-browser: build
 	cd web && PODIUM_BIN=$(CURDIR)/$(BIN) npm run test:browser

@@ -4,6 +4,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,18 +31,24 @@ func TestEveryPackageHasADocComment(t *testing.T) {
 		t.Fatalf("found only %d packages from %s", len(dirs), root)
 	}
 	for dir := range dirs {
-		pkgs, err := parser.ParseDir(token.NewFileSet(), dir, func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ParseComments|parser.PackageClauseOnly)
+		entries, err := os.ReadDir(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for name, p := range pkgs {
-			documented := false
-			for _, f := range p.Files {
-				documented = documented || (f.Doc != nil && strings.TrimSpace(f.Doc.Text()) != "")
+		name, documented := "", false
+		for _, e := range entries {
+			if e.IsDir() || !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
+				continue
 			}
-			if !documented {
-				t.Errorf("package %s in %s has no doc comment", name, dir)
+			f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(dir, e.Name()), nil, parser.ParseComments|parser.PackageClauseOnly)
+			if err != nil {
+				t.Fatal(err)
 			}
+			name = f.Name.Name
+			documented = documented || (f.Doc != nil && strings.TrimSpace(f.Doc.Text()) != "")
+		}
+		if !documented {
+			t.Errorf("package %s in %s has no doc comment", name, dir)
 		}
 	}
 }
