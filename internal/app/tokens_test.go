@@ -358,11 +358,15 @@ func TestTokensStayOutOfURLs(t *testing.T) {
 		t.Errorf("preview reading the recording got %s, want its own token", again.PlaylistURL)
 	}
 
-	// A host token in the URL never opens the replay.
+	// A host token in the URL never opens the replay, even beside the
+	// host token in the header (the playlist would carry it on).
 	for _, p := range []string{"/replay/" + id + "/index.m3u8", "/replay/" + id + "/recording.opus", "/api/spaces/" + id + "/recording"} {
 		if st, _, _ := n.raw(t, "GET", p+"?token="+host, "", "", nil); st != http.StatusNotFound {
 			t.Errorf("GET %s?token=HOST: %d, want 404", p, st)
 		}
+	}
+	if st, body, _ := n.raw(t, "GET", "/replay/"+id+"/index.m3u8?token="+host, host, "", nil); st != http.StatusNotFound || strings.Contains(body, host) {
+		t.Errorf("playlist with the host token in header and URL: %d, want 404 without the token", st)
 	}
 
 	// A preview token can do nothing but read.

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"sync"
@@ -160,11 +159,7 @@ func (s *Signer) install(keys []Key) error {
 }
 
 // newKeyID returns a random key id (8 base64url characters).
-func newKeyID() string {
-	var b [6]byte
-	rand.Read(b[:])
-	return b64.EncodeToString(b[:])
-}
+func newKeyID() string { return randomID(6) }
 
 // KeyID is the id of the current signing key.
 func (s *Signer) KeyID() string { return s.ring.Load().current.id }

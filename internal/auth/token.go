@@ -116,11 +116,18 @@ func NewKey() []byte {
 	return k
 }
 
-// NewID returns a fresh random token id: 12 base64url characters (72 bits).
-func NewID() string {
-	var b [9]byte
-	rand.Read(b[:])
-	return b64.EncodeToString(b[:])
+// NewID returns a fresh random token id: 12 base64url characters (72
+// bits), never starting with '-' (it is typed as a command argument).
+func NewID() string { return randomID(9) }
+
+func randomID(n int) string {
+	b := make([]byte, n)
+	for {
+		rand.Read(b)
+		if id := b64.EncodeToString(b); id[0] != '-' {
+			return id
+		}
+	}
 }
 
 // Sign returns the token for c, signed with the current key. It gives c a

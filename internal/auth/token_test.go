@@ -91,6 +91,16 @@ func TestTokensHaveKeyAndTokenIDs(t *testing.T) {
 	}
 }
 
+// TestIDsAreNotFlags: an id is typed as an argument (podium token revoke
+// ID); one starting with '-' would be taken for a flag.
+func TestIDsAreNotFlags(t *testing.T) {
+	for i := 0; i < 5000; i++ {
+		if id, kid := NewID(), newKeyID(); id[0] == '-' || kid[0] == '-' || len(id) != 12 || len(kid) != 8 {
+			t.Fatalf("NewID %q, newKeyID %q: want 12 and 8 characters, not starting with '-'", id, kid)
+		}
+	}
+}
+
 func mustDecode(t *testing.T, tok string) []byte {
 	t.Helper()
 	parts := strings.Split(tok, ".")

@@ -80,11 +80,7 @@ func (a *API) canSeeRecording(r *http.Request, info live.RecordingInfo) (ok bool
 	if info.Public {
 		return true, ""
 	}
-	if a.previewFor(r, info.Space.ID) {
-		tok := auth.FromHeader(r.Header.Get("Authorization"))
-		if tok == "" {
-			tok = r.URL.Query().Get("token")
-		}
+	if tok, ok := a.previewFor(r, info.Space.ID); ok {
 		return true, tok
 	}
 	if _, err := a.authorize(r, info.Space.ID, auth.RoleHost); err != nil {
@@ -223,12 +219,19 @@ func (a *API) listRecordings(w http.ResponseWriter, r *http.Request) {
 // recordings to anyone, private ones to the holder of a preview token for
 // them (in the header or ?token=: players cannot set headers) and to their
 // host and operators (header only). The replay server copies ?token= into
-// the playlist's URIs, so they only ever carry a preview token.
+// the playlist's URIs, so a request with any other ?token= is refused: the
+// URIs only ever carry a preview token.
 func (a *API) ReplayPolicy(r *http.Request, id string) (public, ok bool) {
 	if a.svc.ReplayPublic(r.Context(), id) {
 		return true, true
 	}
-	if !a.previewFor(r, id) {
+	if q := r.URL.Query().Get("token"); q != "" {
+		// Whatever else the request carries: the replay server copies
+		// ?token= into the playlist, so it must be a preview.
+		if !a.isPreview(q, id) {
+			return false, false
+		}
+	} else if _, ok := a.previewFor(r, id); !ok {
 		if _, err := a.authorize(r, id, auth.RoleHost); err != nil {
 			return false, false
 		}

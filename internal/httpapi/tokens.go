@@ -38,12 +38,18 @@ var errTokenInURL = newError(http.StatusUnauthorized, "token_in_url",
 	"tokens are not accepted in the URL here: send it in the header Authorization: Bearer TOKEN")
 
 // previewFor reports whether r carries a valid preview token for space id,
-// in the header or in ?token= (the one credential a URL may carry).
-func (a *API) previewFor(r *http.Request, id string) bool {
+// in the header or in ?token= (the one credential a URL may carry), and
+// returns it.
+func (a *API) previewFor(r *http.Request, id string) (string, bool) {
 	tok := auth.FromHeader(r.Header.Get("Authorization"))
 	if tok == "" {
 		tok = r.URL.Query().Get("token")
 	}
+	return tok, a.isPreview(tok, id)
+}
+
+// isPreview reports whether tok is a valid preview token for space id.
+func (a *API) isPreview(tok, id string) bool {
 	if tok == "" {
 		return false
 	}
