@@ -769,7 +769,9 @@ const livePoller = new Poller(pollLive, 500, {
 /** The display name an invite token carries, if it is readable ('' if not). */
 function tokenName(t) {
   try {
-    const part = t.split('.')[0].replace(/-/g, '+').replace(/_/g, '/');
+    // KEY.PAYLOAD.SIG (PAYLOAD.SIG before key ids): the payload is next to last.
+    const parts = t.split('.');
+    const part = parts[parts.length - 2].replace(/-/g, '+').replace(/_/g, '/');
     const bin = atob(part.padEnd(Math.ceil(part.length / 4) * 4, '='));
     const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0))));
     return typeof claims?.n === 'string' ? claims.n.slice(0, 64) : '';
