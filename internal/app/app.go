@@ -53,7 +53,7 @@ type App struct {
 	srv, debugSrv *http.Server
 	stageSrv      *http.Server
 
-	operatorToken string
+	creds *credentials
 	// OperatorTokenPath is where the operator credential is kept.
 	OperatorTokenPath string
 }
@@ -67,6 +67,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("app: data dir: %w", err)
 	}
+	if err := checkDataDir(cfg.DataDir, log); err != nil {
+		return nil, err
+	}
 	a := &App{cfg: cfg, log: log}
 	ok := false
 	defer func() {
@@ -78,15 +81,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if a.store, err = store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "podium.db")); err != nil {
 		return nil, err
 	}
-	key, err := a.store.Secret(ctx, "token-key", auth.NewKey)
+	signer, err := auth.Open(ctx, a.store, nil)
 	if err != nil {
 		return nil, err
 	}
-	signer, err := auth.NewSigner(key, nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := a.loadOperatorToken(signer); err != nil {
+	a.OperatorTokenPath = filepath.Join(cfg.DataDir, "operator.token")
+	a.creds = &credentials{signer: signer, path: a.OperatorTokenPath, log: log}
+	if err := a.creds.loadOperator(ctx); err != nil {
 		return nil, err
 	}
 	a.engine, err = ingest.NewEngine(ingest.Config{
@@ -115,7 +116,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	api := httpapi.New(a.svc, a.hls, pages{}, adm, httpapi.Options{
-		PublicURL: cfg.PublicURL, AdmitRate: cfg.Admission.AdmitRate,
+		PublicURL: cfg.PublicURL, AdmitRate: cfg.Admission.AdmitRate, Credentials: a.creds,
 		Conns: func() (int, int, uint64) { return int(a.ln.open.Load()), int(a.ln.max), a.ln.rejected.Load() },
 	}, log)
 	replay := record.NewServer(recStore, api.ReplayPolicy, log)
@@ -195,32 +196,8 @@ func (pages) ServePage(w http.ResponseWriter, r *http.Request, name string) {
 	web.ServePage(w, r, name)
 }
 
-// loadOperatorToken reads the operator credential, creating it on first
-// start. It is a signed token, so only this node's key makes it valid.
-func (a *App) loadOperatorToken(signer *auth.Signer) error {
-	a.OperatorTokenPath = filepath.Join(a.cfg.DataDir, "operator.token")
-	b, err := os.ReadFile(a.OperatorTokenPath)
-	if err == nil {
-		tok := strings.TrimSpace(string(b))
-		if c, err := signer.Verify(tok); err == nil && c.Role == auth.RoleOperator {
-			a.operatorToken = tok
-			return nil
-		}
-		a.log.Warn("operator token file is not valid for this node's key; writing a new one", "path", a.OperatorTokenPath)
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("app: read operator token: %w", err)
-	}
-	tok := signer.Sign(auth.Claims{Role: auth.RoleOperator})
-	if err := os.WriteFile(a.OperatorTokenPath, []byte(tok+"\n"), 0o600); err != nil {
-		return fmt.Errorf("app: write operator token: %w", err)
-	}
-	a.operatorToken = tok
-	a.log.Info("created operator credential", "path", a.OperatorTokenPath)
-	return nil
-}
-
-// OperatorToken is the operator credential.
-func (a *App) OperatorToken() string { return a.operatorToken }
+// OperatorToken is the operator credential (re-issued by a key rotation).
+func (a *App) OperatorToken() string { return a.creds.Operator() }
 
 // Addr is the public listener's address.
 func (a *App) Addr() string { return a.ln.Addr().String() }

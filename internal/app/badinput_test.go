@@ -68,8 +68,10 @@ func TestBadInput(t *testing.T) {
 		{"SDP wrong content type", "POST", "/api/spaces/" + id + "/whip", host, "text/plain", []byte("v=0"), 415, "application/sdp"},
 		{"oversize SDP", "POST", "/api/spaces/" + id + "/whip", host, "application/sdp", big, 413, "too large"},
 		{"whip without token", "POST", "/api/spaces/" + id + "/whip", "", "application/sdp", []byte("v=0"), 401, "missing"},
-		{"whip with garbage token", "POST", "/api/spaces/" + id + "/whip", "abc.def", "application/sdp", []byte("v=0"), 401, "signature"},
-		{"whip with revoked invite", "POST", "/api/spaces/" + id + "/whip", revokeID.Token, "application/sdp", []byte("v=0"), 403, "revoked"},
+		{"whip with garbage token", "POST", "/api/spaces/" + id + "/whip", "abc.def", "application/sdp", []byte("v=0"), 401, "malformed"},
+		{"whip with forged token", "POST", "/api/spaces/" + id + "/whip", "0.eyJyIjoic3BlYWtlciJ9." + strings.Repeat("A", 43), "application/sdp", []byte("v=0"), 401, "signature"},
+		// Revoking the invite revoked the token's id: refused by Verify.
+		{"whip with revoked invite", "POST", "/api/spaces/" + id + "/whip", revokeID.Token, "application/sdp", []byte("v=0"), 401, "revoked"},
 		{"whip with other space's host", "POST", "/api/spaces/" + id + "/whip", other.HostToken, "application/sdp", []byte("v=0"), 403, "another space"},
 		{"whip unknown space", "POST", "/api/spaces/" + unknown + "/whip", host, "application/sdp", []byte("v=0"), 404, "not found"},
 		{"patch whip", "PATCH", "/api/spaces/" + id + "/whip/spk_aaaaaaaaaaaa", host, "application/trickle-ice-sdpfrag", nil, 405, "trickle"},

@@ -24,6 +24,7 @@ Usage:
   podium serve [flags]   run a node on the embedded defaults (SQLite, local disk)
   podium demo  [flags]   same, plus a live demo space with two synthetic speakers
   podium recordings list|delete      list or delete recordings on a running node
+  podium token rotate|revoke|host    rotate the signing key, revoke a token, new host link
   podium loadtest SCENARIO [flags]   measure a node (loopback targets only)
   podium version
 
@@ -51,6 +52,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = serve(ctx, args[1:], stdout, stderr, true)
 	case "recordings":
 		err = runRecordings(ctx, args[1:], stdout, stderr)
+	case "token":
+		err = runToken(ctx, args[1:], stdout, stderr)
 	case "loadtest":
 		err = runLoadtest(ctx, args[1:], stdout, stderr)
 	case "version":

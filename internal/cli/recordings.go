@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
-	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -28,20 +25,14 @@ func runRecordings(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	fs := flag.NewFlagSet("recordings "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	base := fs.String("url", "http://127.0.0.1:8080", "the node's base URL")
-	data := fs.String("data", "podium-data", "the node's data directory (for the operator credential)")
-	tok := fs.String("token", os.Getenv("PODIUM_TOKEN"), "operator credential")
+	client := operatorFlags(fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if *tok == "" {
-		b, err := os.ReadFile(filepath.Join(*data, "operator.token"))
-		if err != nil {
-			return fmt.Errorf("recordings: no operator credential: %w (use --token or --data)", err)
-		}
-		*tok = strings.TrimSpace(string(b))
+	c, err := client()
+	if err != nil {
+		return fmt.Errorf("recordings: %w", err)
 	}
-	c := apiClient{base: strings.TrimSuffix(*base, "/"), token: *tok}
 	switch args[0] {
 	case "list":
 		var out struct {
@@ -92,11 +83,18 @@ func runRecordings(ctx context.Context, args []string, stdout, stderr io.Writer)
 type apiClient struct{ base, token string }
 
 func (c apiClient) do(ctx context.Context, method, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
+	return c.request(ctx, method, path, nil, out)
+}
+
+func (c apiClient) request(ctx context.Context, method, path string, body io.Reader, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err

@@ -39,6 +39,8 @@ type Options struct {
 	Conns func() (open, limit int, rejected uint64)
 	// AdmitRate is the waiting rooms' admit rate, for the operator view.
 	AdmitRate float64
+	// Credentials issue, rotate and revoke tokens (tokens.go).
+	Credentials Credentials
 }
 
 // API is the HTTP handler for everything podium serves on its main port.
@@ -78,6 +80,9 @@ func New(svc *live.Service, media http.Handler, pages Pages, adm *Admission, opt
 	m.HandleFunc("DELETE /api/spaces/{id}/whip/{speaker}", a.whipLeave)
 	m.HandleFunc("PATCH /api/spaces/{id}/whip/{speaker}", a.whipPatch)
 	m.HandleFunc("POST /api/spaces/{id}/speakers/{speaker}/mute", a.muteSpeaker)
+	m.HandleFunc("POST /api/spaces/{id}/host-token", a.newHostToken)
+	m.HandleFunc("POST /api/tokens/rotate", a.rotateKeys)
+	m.HandleFunc("DELETE /api/tokens/{id}", a.revokeToken)
 	m.HandleFunc("DELETE /api/spaces/{id}/speakers/{speaker}", a.kickSpeaker)
 	m.HandleFunc("/api/", a.apiNotFound)
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
@@ -181,12 +186,14 @@ func decodeJSON(body []byte, v any) error {
 	return nil
 }
 
-// authorize checks the request's bearer token (header, or ?token= for
-// links opened in a browser) for need in space id.
+// authorize checks the request's bearer token for need in space id. The
+// token comes from the Authorization header only: one in ?token= is
+// refused (URLs end up in logs, histories and Referer headers; the only
+// token a URL may carry is a replay preview, see previewFor).
 func (a *API) authorize(r *http.Request, id string, need auth.Role) (auth.Claims, error) {
 	tok := auth.FromHeader(r.Header.Get("Authorization"))
-	if tok == "" {
-		tok = r.URL.Query().Get("token")
+	if tok == "" && r.URL.Query().Has("token") {
+		return auth.Claims{}, errTokenInURL
 	}
 	return a.svc.Authorize(r.Context(), tok, id, need)
 }

@@ -38,6 +38,8 @@ var statusTable = []struct {
 	{auth.ErrMalformed, http.StatusUnauthorized, "token_malformed"},
 	{auth.ErrSignature, http.StatusUnauthorized, "token_invalid"},
 	{auth.ErrExpired, http.StatusUnauthorized, "token_expired"},
+	{auth.ErrRetired, http.StatusUnauthorized, "token_retired"},
+	{auth.ErrRevoked, http.StatusUnauthorized, "token_revoked"},
 	{live.ErrForbidden, http.StatusForbidden, "forbidden"},
 	{space.ErrAlreadyLive, http.StatusConflict, "already_live"},
 	{space.ErrEnded, http.StatusConflict, "ended"},

@@ -43,7 +43,9 @@ type recordingJSON struct {
 	StartMS     *int64     `json:"start_ms,omitempty"`
 }
 
-func (a *API) recordingJSON(r *http.Request, info live.RecordingInfo, token string) recordingJSON {
+// recordingJSON describes a recording; preview (a preview token, "" for
+// none) is added to the links of a recording that is not public.
+func (a *API) recordingJSON(r *http.Request, info live.RecordingInfo, preview string) recordingJSON {
 	b := a.base(r)
 	out := recordingJSON{
 		SpaceID: info.Space.ID, State: info.State, DurationMS: info.Duration.Milliseconds(), SizeBytes: info.Size,
@@ -59,8 +61,8 @@ func (a *API) recordingJSON(r *http.Request, info live.RecordingInfo, token stri
 	}
 	if info.State != live.RecDeleted {
 		q := ""
-		if !info.Public && token != "" {
-			q = "?token=" + url.QueryEscape(token)
+		if !info.Public && preview != "" {
+			q = "?token=" + url.QueryEscape(preview)
 		}
 		out.PlaylistURL = b + "/replay/" + info.Space.ID + "/index.m3u8" + q
 		out.DownloadURL = b + "/replay/" + info.Space.ID + "/recording.opus" + q
@@ -69,22 +71,27 @@ func (a *API) recordingJSON(r *http.Request, info live.RecordingInfo, token stri
 	return out
 }
 
-// token returns the bearer token of a request (header or ?token=).
-func token(r *http.Request) string {
-	if t := auth.FromHeader(r.Header.Get("Authorization")); t != "" {
-		return t
+// canSeeRecording reports whether r may see the recording described by
+// info: anyone once public, otherwise its host, an operator or the holder
+// of a preview token for it. preview is the preview token for the links:
+// the caller's own if it came with one (a preview never begets a longer
+// one), a fresh one for a host or operator.
+func (a *API) canSeeRecording(r *http.Request, info live.RecordingInfo) (ok bool, preview string) {
+	if info.Public {
+		return true, ""
 	}
-	return r.URL.Query().Get("token")
+	if tok, ok := a.previewFor(r, info.Space.ID); ok {
+		return true, tok
+	}
+	if _, err := a.authorize(r, info.Space.ID, auth.RoleHost); err != nil {
+		return false, ""
+	}
+	return true, a.preview(info)
 }
 
-// canSeeRecording reports whether r may see the recording described by
-// info: anyone once public, otherwise its host or an operator.
-func (a *API) canSeeRecording(r *http.Request, info live.RecordingInfo) bool {
-	if info.Public {
-		return true
-	}
-	_, err := a.authorize(r, info.Space.ID, auth.RoleHost)
-	return err == nil
+// preview signs a preview token for a recording.
+func (a *API) preview(info live.RecordingInfo) string {
+	return a.opts.Credentials.Preview(info.Space.ID, previewTTL(info.Duration))
 }
 
 func (a *API) getRecording(w http.ResponseWriter, r *http.Request) {
@@ -94,12 +101,13 @@ func (a *API) getRecording(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	if !a.canSeeRecording(r, info) {
+	ok, preview := a.canSeeRecording(r, info)
+	if !ok {
 		// Never a hint that an unpublished recording exists.
 		a.fail(w, r, space.ErrNotFound)
 		return
 	}
-	out := a.recordingJSON(r, info, token(r))
+	out := a.recordingJSON(r, info, preview)
 	if t := r.URL.Query().Get("t"); t != "" {
 		d, err := parseOffset(t)
 		if err != nil {
@@ -161,7 +169,7 @@ func (a *API) publishRecording(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, a.recordingJSON(r, info, token(r)))
+	writeJSON(w, http.StatusOK, a.recordingJSON(r, info, a.preview(info)))
 }
 
 func (a *API) unpublishRecording(w http.ResponseWriter, r *http.Request) {
@@ -174,7 +182,7 @@ func (a *API) unpublishRecording(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, a.recordingJSON(r, info, token(r)))
+	writeJSON(w, http.StatusOK, a.recordingJSON(r, info, a.preview(info)))
 }
 
 func (a *API) deleteRecording(w http.ResponseWriter, r *http.Request) {
@@ -208,13 +216,25 @@ func (a *API) listRecordings(w http.ResponseWriter, r *http.Request) {
 }
 
 // ReplayPolicy answers the replay server's question for a request: public
-// recordings to anyone, private ones to their host and operators.
+// recordings to anyone, private ones to the holder of a preview token for
+// them (in the header or ?token=: players cannot set headers) and to their
+// host and operators (header only). The replay server copies ?token= into
+// the playlist's URIs, so a request with any other ?token= is refused: the
+// URIs only ever carry a preview token.
 func (a *API) ReplayPolicy(r *http.Request, id string) (public, ok bool) {
 	if a.svc.ReplayPublic(r.Context(), id) {
 		return true, true
 	}
-	if _, err := a.authorize(r, id, auth.RoleHost); err != nil {
-		return false, false
+	if q := r.URL.Query().Get("token"); q != "" {
+		// Whatever else the request carries: the replay server copies
+		// ?token= into the playlist, so it must be a preview.
+		if !a.isPreview(q, id) {
+			return false, false
+		}
+	} else if _, ok := a.previewFor(r, id); !ok {
+		if _, err := a.authorize(r, id, auth.RoleHost); err != nil {
+			return false, false
+		}
 	}
 	info, err := a.svc.Space(r.Context(), id)
 	return false, err == nil && info.State != space.Scheduled

@@ -85,7 +85,7 @@ func New(cfg Config, st Store, signer *auth.Signer, engine *ingest.Engine, hs *h
 		cfg.InviteTTL = 7 * 24 * time.Hour
 	}
 	if cfg.HostTTL <= 0 {
-		cfg.HostTTL = 30 * 24 * time.Hour
+		cfg.HostTTL = auth.HostTTL
 	}
 	return &Service{cfg: cfg, store: st, signer: signer, engine: engine, hls: hs, log: log, now: time.Now, rooms: map[string]*room{}}
 }
@@ -100,7 +100,11 @@ func (s *Service) Create(ctx context.Context, title, description string, schedul
 	if err := s.store.CreateSpace(ctx, sp); err != nil {
 		return sp, "", err
 	}
-	tok := s.signer.Sign(auth.Claims{Role: auth.RoleHost, Space: sp.ID, Expires: now.Add(s.cfg.HostTTL).Unix()})
+	// The space's one host token: a new one (POST …/host-token) revokes it.
+	tok, err := s.signer.Issue(ctx, auth.HostSlot(sp.ID), auth.Claims{Role: auth.RoleHost, Space: sp.ID, Expires: now.Add(s.cfg.HostTTL).Unix()})
+	if err != nil {
+		return sp, "", err
+	}
 	s.log.Info("space created", "space", sp.ID)
 	return sp, tok, nil
 }
@@ -129,6 +133,8 @@ func (s *Service) Authorize(ctx context.Context, token, spaceID string, need aut
 	switch {
 	case c.Role == auth.RoleOperator:
 		return c, nil
+	case c.Role == auth.RolePreview:
+		return c, fmt.Errorf("%w: a preview token only plays the replay", ErrForbidden)
 	case need == auth.RoleOperator:
 		return c, fmt.Errorf("%w: operator credential required", ErrForbidden)
 	case c.Space != spaceID:

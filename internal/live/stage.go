@@ -142,6 +142,10 @@ func (s *Service) RevokeInvite(ctx context.Context, id, invite string) error {
 	if err := s.store.RevokeInvite(ctx, id, invite, s.now()); err != nil {
 		return err
 	}
+	// The invite id is the speaker token's id: Verify refuses it from now on.
+	if err := s.signer.Revoke(ctx, invite, time.Time{}); err != nil {
+		return err
+	}
 	if r := s.openRoom(id); r != nil {
 		r.stage.KickInvite(invite)
 	}

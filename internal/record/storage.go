@@ -63,13 +63,35 @@ type DirStorage struct {
 var _ Storage = (*DirStorage)(nil)
 
 // NewDirStorage returns a Storage rooted at dir, creating dir if needed.
+// Recordings are private until published, so everything under dir is
+// owner-only (directories 0700, files 0600): what it creates, whatever the
+// umask, and what it finds, whose group and other permissions it removes.
 func NewDirStorage(dir string) (*DirStorage, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("record: storage dir %q: %w", dir, err)
 	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
+	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, fmt.Errorf("record: storage dir: %w", err)
+	}
+	err = filepath.WalkDir(abs, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if e.Type()&fs.ModeSymlink != 0 {
+			return nil // never chmod through a link
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return err
+		}
+		if m := fi.Mode().Perm(); m&0o077 != 0 {
+			return os.Chmod(p, m&0o700)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record: make storage owner-only: %w", err)
 	}
 	return &DirStorage{dir: abs}, nil
 }
@@ -103,10 +125,10 @@ func (d *DirStorage) Append(name string) (Appender, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return nil, fmt.Errorf("record: append %s: %w", name, err)
 	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("record: append %s: %w", name, err)
 	}

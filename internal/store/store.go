@@ -8,6 +8,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -56,6 +58,25 @@ CREATE TABLE recordings (
 	deleted_at INTEGER NOT NULL DEFAULT 0,
 	deleted_by TEXT NOT NULL DEFAULT ''
 );
+`, `
+CREATE TABLE signing_keys (
+	id TEXT PRIMARY KEY,
+	secret BLOB NOT NULL,
+	created_at INTEGER NOT NULL,
+	retired_at INTEGER NOT NULL DEFAULT 0,
+	accept_until INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO signing_keys (id, secret, created_at) SELECT '0', value, 0 FROM secrets WHERE name='token-key';
+DELETE FROM secrets WHERE name='token-key';
+CREATE TABLE revoked_tokens (
+	id TEXT PRIMARY KEY,
+	until INTEGER NOT NULL
+);
+CREATE TABLE token_slots (
+	slot TEXT PRIMARY KEY,
+	token_id TEXT NOT NULL,
+	until INTEGER NOT NULL
+);
 `}
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -86,8 +107,13 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// OpenSQLite opens (creating if needed) the database at path.
+// OpenSQLite opens (creating if needed) the database at path. The
+// database and its -wal and -shm files are owner-only (0600), whatever
+// the umask and whatever mode they had: they hold the signing keys.
 func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
+	if err := ownerOnly(path); err != nil {
+		return nil, err
+	}
 	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -99,6 +125,32 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
 	}
 	return &SQLite{db: db}, nil
+}
+
+// ownerOnly creates the database file with mode 0600 if it is missing
+// (SQLite gives its -wal and -shm files the database's mode) and takes
+// group and other permissions off the three files if they have any.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("store: create %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("store: make %s owner-only: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Close closes the database.

@@ -1,4 +1,4 @@
-// Replay page: /r/{id}[?t=1h02m10s][&token=...]. Plays a space's recording
+// Replay page: /r/{id}[?t=1h02m10s][&token=PREVIEW]. Plays a space's recording
 // (VOD HLS with hls.js, or native HLS), with a seek bar that marks the gaps,
 // ±15 s, playback speed, a clickable "who spoke when" timeline, links to a
 // moment, and the download.
@@ -141,7 +141,9 @@ function render() {
     );
 
   const dl = $('#download');
-  if (rec.download_url) dl.href = withToken(rec.download_url, token);
+  // The server's links carry a short-lived preview token when the
+  // recording is private: never the host's token.
+  if (rec.download_url) dl.href = rec.download_url;
   else dl.hidden = true;
 
   renderSeekBar();
@@ -281,8 +283,7 @@ function renderTimeline(speakers) {
 // ---- player ----------------------------------------------------------------------
 
 function playlistURL() {
-  const u = rec.playlist_url || new URL(`/replay/${sp}/index.m3u8`, location.href).href;
-  return withToken(u, token);
+  return rec.playlist_url || withToken(new URL(`/replay/${sp}/index.m3u8`, location.href).href, token);
 }
 
 function ensureAudioGraph() {

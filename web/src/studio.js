@@ -20,7 +20,6 @@ import {
   spaceIdFromPath,
   speakersFromTurns,
   stateBadge,
-  withToken,
 } from './common.js';
 
 const REMOTE_SLOTS = 8;
@@ -667,8 +666,10 @@ function renderRecordingDetails() {
   $('#rec-unpublish').hidden = !r.published && !r.publish_at;
   $('#rec-unpublish').textContent = r.published ? 'Unpublish' : 'Cancel scheduled publication';
   $('#rec-schedule-form').hidden = !!r.published;
-  $('#rec-open').href = r.replay_url ? withToken(r.replay_url, token) : withToken(`/r/${sp}`, token);
-  $('#rec-download').href = r.download_url ? withToken(r.download_url, token) : '#';
+  // A private recording's links carry a short-lived, read-only preview
+  // token (from the server), never this page's host token.
+  $('#rec-open').href = r.replay_url || `/r/${sp}`;
+  $('#rec-download').href = r.download_url || '#';
   $('#rec-download').hidden = !r.download_url;
   if (!$('#rec-at').value) $('#rec-at').value = localInput(new Date(Date.now() + 3600e3));
 }
@@ -768,7 +769,9 @@ const livePoller = new Poller(pollLive, 500, {
 /** The display name an invite token carries, if it is readable ('' if not). */
 function tokenName(t) {
   try {
-    const part = t.split('.')[0].replace(/-/g, '+').replace(/_/g, '/');
+    // KEY.PAYLOAD.SIG (PAYLOAD.SIG before key ids): the payload is next to last.
+    const parts = t.split('.');
+    const part = parts[parts.length - 2].replace(/-/g, '+').replace(/_/g, '/');
     const bin = atob(part.padEnd(Math.ceil(part.length / 4) * 4, '='));
     const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0))));
     return typeof claims?.n === 'string' ? claims.n.slice(0, 64) : '';

@@ -55,6 +55,8 @@ test('two speakers hear each other over WebRTC, never themselves', { timeout: 75
   assert.equal(inv.status, 201, `invite: ${inv.status} ${inv.text}`);
   const guest = await env.context.newPage();
   await guest.goto(inv.json.url);
+  // The studio reads the name the invite token carries (its payload).
+  await guest.waitForFunction(() => document.querySelector('#name')?.value === 'Bea', null, { timeout: 5000 });
   await guest.fill('#name', 'Bea Guest');
   await guest.click('#join');
   await guest.waitForFunction(() => window.studio && window.studio.joined(), null, { timeout: 20000 });

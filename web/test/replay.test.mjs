@@ -57,7 +57,26 @@ test('a published recording replays from ?t=, with a clickable speaker timeline'
   assert.ok(Array.isArray(rec.turns) && rec.turns.length > 0, `no speaker turns: ${JSON.stringify(rec.turns)}`);
   await studio.waitForSelector('#rec-after:not([hidden])', { timeout: 10000 });
   await studio.screenshot({ path: path.join(artifacts, 'studio-recording-ended.png'), fullPage: true });
+  // The studio's replay and download links carry a preview token, never the host's.
+  for (const sel of ['#rec-open', '#rec-download']) {
+    const href = await studio.getAttribute(sel, 'href');
+    assert.ok(href && !href.includes(hostToken), `studio ${sel} link carries the host token: ${href}`);
+  }
   await studio.close();
+
+  // Unpublished: the host's preview link plays, and its links carry no host token.
+  const priv = await env.api('GET', `/api/spaces/${sp}/recording`, null, hostToken);
+  for (const u of [priv.json.replay_url, priv.json.playlist_url, priv.json.download_url]) {
+    assert.ok(u.includes('token=') && !u.includes(hostToken), `private link ${u}: want a preview token, not the host's`);
+  }
+  const preview = await env.context.newPage();
+  await preview.goto(priv.json.replay_url);
+  await preview.waitForSelector('#replay', { state: 'visible', timeout: 10000 });
+  await preview.click('#play');
+  await preview.waitForFunction(() => window.replay && window.replay.playing(), null, { timeout: 20000 });
+  const dl = await preview.getAttribute('#download', 'href');
+  assert.ok(dl && !dl.includes(hostToken), `preview page download link: ${dl}`);
+  await preview.close();
 
   // Unpublished: anonymous visitors get the polite "not available".
   const anon = await env.api('GET', `/api/spaces/${sp}/recording`, null, '');
