@@ -467,15 +467,16 @@ func (a *API) muteSpeaker(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, newError(http.StatusBadRequest, "invalid", `body must be {"muted": true|false}`))
 		return
 	}
-	if err := a.svc.Mute(id, spk, *req.Muted, c); err != nil {
+	info, err := a.svc.Mute(id, spk, *req.Muted, c)
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": spk, "muted": *req.Muted})
+	writeJSON(w, http.StatusOK, map[string]any{"id": spk, "muted": info.Muted(), "self_muted": info.SelfMuted, "host_muted": info.HostMuted})
 }
 
 func (a *API) kickSpeaker(w http.ResponseWriter, r *http.Request) {
 	a.speakerAction(w, r, auth.RoleHost, func(auth.Claims) error {
-		return a.svc.Kick(r.PathValue("id"), r.PathValue("speaker"))
+		return a.svc.Kick(r.Context(), r.PathValue("id"), r.PathValue("speaker"))
 	})
 }

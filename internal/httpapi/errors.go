@@ -39,6 +39,7 @@ var statusTable = []struct {
 	{auth.ErrSignature, http.StatusUnauthorized, "token_invalid"},
 	{auth.ErrExpired, http.StatusUnauthorized, "token_expired"},
 	{live.ErrForbidden, http.StatusForbidden, "forbidden"},
+	{ingest.ErrBarred, http.StatusForbidden, "barred"},
 	{space.ErrAlreadyLive, http.StatusConflict, "already_live"},
 	{space.ErrEnded, http.StatusConflict, "ended"},
 	{ingest.ErrStageFull, http.StatusConflict, "stage_full"},

@@ -31,11 +31,13 @@ type room struct {
 	// status is the prebuilt /live JSON and when it was built.
 	status   []byte
 	statusAt time.Time
+	// statusStage is the stage's version the status was built from.
+	statusStage uint64
 }
 
 func newRoom(s *Service, sp space.Space) *room {
 	r := &room{svc: s, id: sp.ID, state: sp.State}
-	r.stage = s.engine.NewStage(sp.ID, s.cfg.MaxSpeakers, nil)
+	r.stage = s.engine.NewStage(sp.ID, s.cfg.MaxSpeakers)
 	return r
 }
 
@@ -44,7 +46,6 @@ type mixAdapter struct{ m *mix.Mixer }
 
 func (a mixAdapter) Add(id string) ingest.PacketSink { return a.m.AddSource(id) }
 func (a mixAdapter) Remove(id string)                { a.m.RemoveSource(id) }
-func (a mixAdapter) SetMuted(id string, muted bool)  { a.m.SetMuted(id, muted) }
 
 // goLive starts the mixer and stream. Idempotent.
 func (r *room) goLive(sp space.Space) error {
@@ -157,12 +158,16 @@ type LiveStatus struct {
 
 // SpeakerState is one speaker in LiveStatus.
 type SpeakerState struct {
-	ID       string  `json:"id"`
-	Name     string  `json:"name"`
-	Role     string  `json:"role"`
-	Muted    bool    `json:"muted"`
-	Level    float32 `json:"level"`
-	Speaking bool    `json:"speaking"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Role string `json:"role"`
+	// Muted says the speaker is not heard: SelfMuted (their own) or
+	// HostMuted (the host's, which only the host lifts).
+	Muted     bool    `json:"muted"`
+	SelfMuted bool    `json:"self_muted"`
+	HostMuted bool    `json:"host_muted"`
+	Level     float32 `json:"level"`
+	Speaking  bool    `json:"speaking"`
 }
 
 // statusJSON returns the live status, rebuilt at most every maxAge so that
@@ -171,7 +176,8 @@ func (r *room) statusJSON(maxAge time.Duration) []byte {
 	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.status != nil && now.Sub(r.statusAt) < maxAge {
+	stageVersion := r.stage.Version()
+	if r.status != nil && now.Sub(r.statusAt) < maxAge && r.statusStage == stageVersion {
 		return r.status
 	}
 	st := LiveStatus{State: r.state, Speakers: []SpeakerState{}}
@@ -190,9 +196,10 @@ func (r *room) statusJSON(maxAge time.Duration) []byte {
 	}
 	for _, sp := range r.stage.Speakers() {
 		l := levels[sp.ID]
-		st.Speakers = append(st.Speakers, SpeakerState{ID: sp.ID, Name: sp.Name, Role: sp.Role, Muted: sp.Muted, Level: l.Level, Speaking: l.Speaking && !sp.Muted})
+		st.Speakers = append(st.Speakers, SpeakerState{ID: sp.ID, Name: sp.Name, Role: sp.Role,
+			Muted: sp.Muted(), SelfMuted: sp.SelfMuted, HostMuted: sp.HostMuted, Level: l.Level, Speaking: l.Speaking && !sp.Muted()})
 	}
 	r.status, _ = json.Marshal(st)
-	r.statusAt = now
+	r.statusAt, r.statusStage = now, stageVersion
 	return r.status
 }

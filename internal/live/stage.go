@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -50,11 +51,11 @@ func (s *Service) speakerOf(id, speakerID string, c auth.Claims) (*room, error) 
 	if r == nil {
 		return nil, ingest.ErrNoSpeaker
 	}
-	sp, err := r.stage.Speaker(speakerID)
+	info, err := r.stage.Info(speakerID)
 	if err != nil {
 		return nil, err
 	}
-	if c.Role == auth.RoleSpeaker && sp.Info().Invite != c.Invite {
+	if c.Role == auth.RoleSpeaker && info.Invite != c.Invite {
 		return nil, fmt.Errorf("%w: not your stage session", ErrForbidden)
 	}
 	return r, nil
@@ -66,20 +67,27 @@ func (s *Service) Leave(id, speakerID string, c auth.Claims) error {
 	if err != nil {
 		return err
 	}
-	return r.stage.Kick(speakerID)
+	return r.stage.Leave(speakerID)
 }
 
-// Mute mutes or unmutes a speaker.
-func (s *Service) Mute(id, speakerID string, muted bool, c auth.Claims) error {
+// Mute mutes or unmutes a speaker: a speaker's own mute when c is the
+// speaker, the host's mute (which only the host lifts) otherwise. It
+// returns the speaker's mutes as they are now.
+func (s *Service) Mute(id, speakerID string, muted bool, c auth.Claims) (ingest.SpeakerInfo, error) {
 	r, err := s.speakerOf(id, speakerID, c)
 	if err != nil {
-		return err
+		return ingest.SpeakerInfo{}, err
 	}
-	if err := r.stage.SetMuted(speakerID, muted); err != nil {
-		return err
+	set := r.stage.SetHostMuted
+	if c.Role == auth.RoleSpeaker {
+		set = r.stage.SetSelfMuted
+	}
+	info, err := set(speakerID, muted)
+	if err != nil {
+		return info, err
 	}
 	r.invalidate()
-	return nil
+	return info, nil
 }
 
 // invalidate makes the next status request rebuild at once.
@@ -138,21 +146,45 @@ func (s *Service) Invites(ctx context.Context, id string) ([]space.Invite, error
 }
 
 // RevokeInvite revokes an invite and removes its speakers from the stage.
+// The stage is barred after the revocation is stored, under the stage's
+// lock: a join that was authorized before the revocation and is still
+// negotiating is refused when it would be added.
 func (s *Service) RevokeInvite(ctx context.Context, id, invite string) error {
 	if err := s.store.RevokeInvite(ctx, id, invite, s.now()); err != nil {
 		return err
 	}
-	if r := s.openRoom(id); r != nil {
-		r.stage.KickInvite(invite)
+	r, err := s.room(ctx, id)
+	if errors.Is(err, space.ErrEnded) {
+		return nil // no stage any more
 	}
+	if err != nil {
+		return err
+	}
+	r.stage.Bar(invite)
+	r.invalidate()
 	return nil
 }
 
-// Kick removes a speaker from the stage (host action).
-func (s *Service) Kick(id, speakerID string) error {
+// Kick removes a speaker from the stage (host action). A speaker who
+// joined with an invite is barred at once and the invite revoked, so the
+// removal holds across reconnects and restarts; the host invites them
+// again with a new invite.
+func (s *Service) Kick(ctx context.Context, id, speakerID string) error {
 	r := s.openRoom(id)
 	if r == nil {
 		return ingest.ErrNoSpeaker
 	}
-	return r.stage.Kick(speakerID)
+	info, err := r.stage.Remove(speakerID)
+	if err != nil {
+		return err
+	}
+	r.invalidate()
+	if info.Invite == "" {
+		return nil
+	}
+	err = s.store.RevokeInvite(ctx, id, info.Invite, s.now())
+	if errors.Is(err, space.ErrNotFound) { // revoked already
+		err = nil
+	}
+	return err
 }
