@@ -12,7 +12,7 @@ func (a *App) registerMetrics() {
 	a.reg.MustRegister(
 		liveCollector{a},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "podium_recordings_failing", Help: "Live spaces whose recording is failing (disk full, unwritable storage)."},
-			func() float64 { return float64(a.svc.RecordingProblems()) }),
+			func() float64 { return float64(a.runtime.RecordingProblems()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "podium_conns_open", Help: "Open connections on the public listener."},
 			func() float64 { return float64(a.ln.open.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "podium_conns_rejected_total", Help: "Connections refused with a fast 503 because the connection cap was reached."},
@@ -68,7 +68,7 @@ func (c liveCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c liveCollector) Collect(ch chan<- prometheus.Metric) {
-	n := c.a.svc.Counts()
+	n := c.a.runtime.Counts()
 	ch <- prometheus.MustNewConstMetric(spacesLiveDesc, prometheus.GaugeValue, float64(n.LiveSpaces))
 	ch <- prometheus.MustNewConstMetric(speakersDesc, prometheus.GaugeValue, float64(n.Speakers))
 	ch <- prometheus.MustNewConstMetric(overrunsDesc, prometheus.CounterValue, float64(n.Mix.Overruns))

@@ -89,7 +89,7 @@ func (a *API) canSeeRecording(r *http.Request, info live.RecordingInfo) bool {
 
 func (a *API) getRecording(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	info, err := a.svc.Recording(r.Context(), id)
+	info, err := a.recs.Recording(r.Context(), id)
 	if err != nil && !(errors.Is(err, space.ErrNotFound) && info.State == live.RecDeleted) {
 		a.fail(w, r, err)
 		return
@@ -156,7 +156,7 @@ func (a *API) publishRecording(w http.ResponseWriter, r *http.Request) {
 	if req.At != nil {
 		at = *req.At
 	}
-	info, err := a.svc.PublishRecording(r.Context(), id, at)
+	info, err := a.recs.Publish(r.Context(), id, at)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -169,7 +169,7 @@ func (a *API) unpublishRecording(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	info, err := a.svc.UnpublishRecording(r.Context(), id)
+	info, err := a.recs.Unpublish(r.Context(), id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -182,7 +182,7 @@ func (a *API) deleteRecording(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := a.svc.DeleteRecording(r.Context(), id, string(c.Role)); err != nil {
+	if err := a.recs.Delete(r.Context(), id, string(c.Role)); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -194,7 +194,7 @@ func (a *API) listRecordings(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	list, err := a.svc.Recordings(r.Context())
+	list, err := a.recs.Recordings(r.Context())
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -207,15 +207,20 @@ func (a *API) listRecordings(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"recordings": out})
 }
 
-// ReplayPolicy answers the replay server's question for a request: public
-// recordings to anyone, private ones to their host and operators.
-func (a *API) ReplayPolicy(r *http.Request, id string) (public, ok bool) {
-	if a.svc.ReplayPublic(r.Context(), id) {
+// ReplayPolicy is the replay server's policy over access, built before the
+// replay server and the API: public recordings to anyone, private ones to
+// their host and operators.
+func ReplayPolicy(access *live.Access) func(r *http.Request, id string) (public, ok bool) {
+	a := &API{access: access} // only its authorization is used
+	return a.replayPolicy
+}
+
+func (a *API) replayPolicy(r *http.Request, id string) (public, ok bool) {
+	if a.access.ReplayPublic(r.Context(), id) {
 		return true, true
 	}
 	if _, err := a.authorize(r, id, auth.RoleHost); err != nil {
 		return false, false
 	}
-	info, err := a.svc.Space(r.Context(), id)
-	return false, err == nil && info.State != space.Scheduled
+	return false, a.access.ReplayVisible(r.Context(), id)
 }

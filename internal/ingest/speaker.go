@@ -119,7 +119,9 @@ func (s *Speaker) readLoop(t *webrtc.TrackRemote) {
 func (s *Speaker) Close() {
 	s.closeOnce.Do(func() {
 		removed := s.stage.remove(s)
-		go s.pc.Close() // Close waits for pion's goroutines; never from their callbacks
+		// pc.Close waits for pion's goroutines: never from their
+		// callbacks, so on a goroutine of its own that Stage.Close joins.
+		s.stage.closing.Go(func() { s.pc.Close() })
 		close(s.done)
 		if removed {
 			s.stage.log.Info("speaker left", "speaker", s.ID)

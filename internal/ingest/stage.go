@@ -82,6 +82,8 @@ type Stage struct {
 	// hostMuted holds the host's mutes by muteKey, so that a host mute
 	// outlives the session: a speaker who reconnects is still muted.
 	hostMuted map[string]bool
+	// closing joins the goroutines closing speakers' connections.
+	closing sync.WaitGroup
 	// version counts changes of who is on stage and their mutes, so that
 	// a cached view knows when it is stale; written under mu.
 	version atomic.Uint64
@@ -424,7 +426,9 @@ func (st *Stage) AttachMix(m Mix) {
 	}
 }
 
-// Close removes every speaker and refuses new ones. Safe to call twice.
+// Close removes every speaker and refuses new ones, and returns when
+// every speaker's connection is closed. Safe to call twice; not from a
+// pion callback.
 func (st *Stage) Close() {
 	st.mu.Lock()
 	st.closed = true
@@ -433,4 +437,7 @@ func (st *Stage) Close() {
 	for _, s := range all {
 		s.Close()
 	}
+	// Every Speaker.Close has started its closer by now (closeOnce), and
+	// no speaker can join a closed stage.
+	st.closing.Wait()
 }
