@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -43,6 +44,9 @@ func TestRunJoinsEverything(t *testing.T) {
 	}
 	base := settleGoroutines(0, 0)
 	cfg := testConfig(t)
+	// 30 s segments: a reload for the next segment's last part waits far
+	// longer than the HTTP drain may take, unless shutdown releases it.
+	cfg.HLS.PartMillis, cfg.HLS.SegmentParts = 1000, 30
 	a, err := New(context.Background(), cfg, discardLog())
 	if err != nil {
 		t.Fatal(err)
@@ -53,11 +57,11 @@ func TestRunJoinsEverything(t *testing.T) {
 	n := &node{App: a, base: a.BaseURL()}
 	id, host := n.liveSpace(t)
 	s := n.speak(t, id, n.invite(t, id, host, "Ann"), "Ann", 440, 0, nil)
-	time.Sleep(time.Second)
-	// A player waiting on a part far enough ahead to block.
+	// A fresh space's first segment is 1: wait for its last part.
+	msn := 1
 	waiting := make(chan int, 1)
 	go func() {
-		resp, err := http.Get(n.base + "/hls/" + id + "/index.m3u8?_HLS_msn=100000&_HLS_part=0")
+		resp, err := http.Get(n.base + "/hls/" + id + "/index.m3u8?_HLS_msn=" + strconv.Itoa(msn) + "&_HLS_part=29")
 		if err != nil {
 			waiting <- 0
 			return
@@ -65,16 +69,24 @@ func TestRunJoinsEverything(t *testing.T) {
 		resp.Body.Close()
 		waiting <- resp.StatusCode
 	}()
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(500 * time.Millisecond)
+	select {
+	case st := <-waiting:
+		t.Fatalf("the blocking reload was answered %d at once; want it waiting", st)
+	default:
+	}
 	t0 := time.Now()
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if d := time.Since(t0); d > 5*time.Second {
+	// The drain gives up after 10 s: well under that means the waiting
+	// reload was released.
+	t.Logf("Run returned %v after cancel", time.Since(t0))
+	if d := time.Since(t0); d > 8*time.Second {
 		t.Errorf("shutdown took %v with a blocked reload", d)
 	}
-	<-waiting
+	t.Logf("reload answered %d, %v after cancel", <-waiting, time.Since(t0))
 	s.stop()
 	s.c.Close()
 	if err := a.Close(); err != nil {
@@ -299,5 +311,65 @@ func TestRecordingChangesConcurrently(t *testing.T) {
 	}
 	if files := recordingFiles(t, cfg.DataDir, id); len(files) != 0 {
 		t.Errorf("files left after delete: %v", files)
+	}
+}
+
+// TestStartEndRace: start and end of one space racing end consistent:
+// ended in the store, nothing left open on the node (no mixer, no stage),
+// and at most one of each transition succeeded.
+func TestStartEndRace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	n := startNode(t)
+	for round := range 6 {
+		sp := n.createSpace(t)
+		id, host := sp.Space.ID, sp.HostToken
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		codes := map[string][]int{}
+		for i := range 8 {
+			what := []string{"start", "end"}[i%2]
+			wg.Go(func() {
+				st := n.api(t, "POST", "/api/spaces/"+id+"/"+what, host, nil, nil)
+				mu.Lock()
+				codes[what] = append(codes[what], st)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		ok := map[string]int{}
+		for what, sts := range codes {
+			for _, st := range sts {
+				switch st {
+				case http.StatusOK:
+					ok[what]++
+				case http.StatusConflict:
+				default:
+					t.Errorf("%s answered %d", what, st)
+				}
+			}
+		}
+		if ok["start"] > 1 || ok["end"] != 1 {
+			t.Fatalf("round %d: %v succeeded (answers %v), want at most one start and one end", round, ok, codes)
+		}
+		var got struct {
+			State string `json:"state"`
+		}
+		n.api(t, "GET", "/api/spaces/"+id, "", nil, &got)
+		if got.State != "ended" {
+			t.Fatalf("round %d: state %q after the race, want ended", round, got.State)
+		}
+		if c := n.Runtime().Counts(); c.LiveSpaces != 0 {
+			t.Fatalf("round %d: %d spaces live on the node after the race", round, c.LiveSpaces)
+		}
+		if st, _, _ := n.raw(t, "GET", "/hls/"+id+"/index.m3u8", "", "", nil); st == http.StatusOK {
+			// The ended stream may still be served for a minute, but it
+			// must carry its end.
+			_, body, _ := n.raw(t, "GET", "/hls/"+id+"/index.m3u8", "", "", nil)
+			if !strings.Contains(body, "#EXT-X-ENDLIST") {
+				t.Fatalf("round %d: a live playlist after the space ended", round)
+			}
+		}
 	}
 }
