@@ -239,7 +239,22 @@ func (s *Spaces) RevokeInvite(ctx context.Context, id, invite string) error {
 	if err := s.store.RevokeInvite(ctx, id, invite, s.now()); err != nil {
 		return err
 	}
-	s.events.StageChanged(id, StageChange{Barred: invite})
+	return s.bar(ctx, id, invite)
+}
+
+// bar reports invite barred from the stage of space id unless the space
+// ended (it has no stage), under the space's lock so that the report
+// cannot overtake the space's end.
+func (s *Spaces) bar(ctx context.Context, id, invite string) error {
+	unlock := s.transitions.lock(id)
+	defer unlock()
+	sp, err := s.Space(ctx, id)
+	if err != nil {
+		return err
+	}
+	if sp.State != space.Ended {
+		s.events.StageChanged(id, StageChange{Barred: invite})
+	}
 	return nil
 }
 
@@ -248,9 +263,8 @@ func (s *Spaces) RevokeInvite(ctx context.Context, id, invite string) error {
 // invite revoked already is not an error.
 func (s *Spaces) BarInvite(ctx context.Context, id, invite string) error {
 	err := s.RevokeInvite(ctx, id, invite)
-	if errors.Is(err, space.ErrNotFound) {
-		s.events.StageChanged(id, StageChange{Barred: invite})
-		return nil
+	if errors.Is(err, space.ErrNotFound) { // revoked already
+		return s.bar(ctx, id, invite)
 	}
 	return err
 }
