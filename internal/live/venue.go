@@ -28,6 +28,8 @@ type venue struct {
 	done   chan struct{}
 	// tape records the mix; nil when the space is not recorded.
 	tape *tape
+	// closed is set by close: the venue never goes live again.
+	closed bool
 	// status is the prebuilt /live JSON, the state and stage version it
 	// shows, and when it was built.
 	status      []byte
@@ -46,11 +48,15 @@ type mixAdapter struct{ m *mix.Mixer }
 func (a mixAdapter) Add(id string) ingest.PacketSink { return a.m.AddSource(id) }
 func (a mixAdapter) Remove(id string)                { a.m.RemoveSource(id) }
 
-// goLive starts the mixer and stream. Idempotent.
+// goLive starts the mixer and stream. Idempotent. The mixer, stream and
+// tape are built without v.mu (a scrape of the runtime's counters waits on
+// it under Runtime.mu) and installed under it; a space's goLive calls are
+// serialized by its transition lock.
 func (v *venue) goLive(sp space.Space) error {
 	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.mixer != nil {
+	done := v.mixer != nil || v.closed
+	v.mu.Unlock()
+	if done {
 		return nil
 	}
 	rt := v.rt
@@ -75,6 +81,14 @@ func (v *venue) goLive(sp space.Space) error {
 		}
 		return err
 	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.mixer != nil || v.closed {
+		if tp != nil {
+			tp.close()
+		}
+		return nil
+	}
 	v.tape = tp
 	ctx, cancel := context.WithCancel(context.Background())
 	v.mixer, v.stream, v.cancel, v.done = m, stream, cancel, make(chan struct{})
@@ -97,7 +111,7 @@ func (v *venue) close(ended bool) mix.Stats {
 	v.stage.Close()
 	v.mu.Lock()
 	cancel, done, stream, tp, m := v.cancel, v.done, v.stream, v.tape, v.mixer
-	v.mixer, v.cancel, v.tape = nil, nil, nil
+	v.mixer, v.cancel, v.tape, v.closed = nil, nil, nil, true
 	v.mu.Unlock()
 	v.stage.AttachMix(nil)
 	var final mix.Stats
