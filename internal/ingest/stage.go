@@ -31,12 +31,13 @@ type PacketSink interface {
 	Push(seq uint16, timestamp uint32, payload []byte)
 }
 
-// Mix is the stage's view of a space's mixer. Mute is not part of it: the
-// stage owns who is muted and a muted speaker's packets never reach the
-// mixer.
+// Mix is the stage's view of a space's mixer. The stage owns who is
+// muted; SetMuted tells the mixer whether a source is heard (so that a
+// muted source is silent at once, with no concealment tail).
 type Mix interface {
 	Add(id string) PacketSink
 	Remove(id string)
+	SetMuted(id string, muted bool)
 }
 
 // Joiner describes who is joining.
@@ -186,17 +187,15 @@ func (st *Stage) Join(ctx context.Context, offer []byte, j Joiner) (*Speaker, st
 				return false
 			}
 			replaced = append(replaced, s)
-			if st.mix != nil {
-				st.mix.Remove(s.ID)
-			}
+			st.detachLocked(s)
 			return true
 		})
 	}
 	st.speakers = append(st.speakers, sp)
-	st.publishMuteLocked(sp)
 	if st.mix != nil {
 		sp.sink.Store(&sinkBox{st.mix.Add(sp.ID)})
 	}
+	st.publishMuteLocked(sp)
 	st.rewireLocked()
 	st.mu.Unlock()
 	for _, old := range replaced {
@@ -268,9 +267,7 @@ func (st *Stage) remove(sp *Speaker) bool {
 		return false
 	}
 	st.speakers = slices.Delete(st.speakers, i, i+1)
-	if st.mix != nil {
-		st.mix.Remove(sp.ID)
-	}
+	st.detachLocked(sp)
 	st.rewireLocked()
 	st.mu.Unlock()
 	return true
@@ -316,10 +313,23 @@ func (st *Stage) infoLocked(s *Speaker) SpeakerInfo {
 		SelfMuted: s.selfMuted, HostMuted: st.hostMuted[muteKey(s)], Joined: s.joined}
 }
 
-// publishMuteLocked hands the speaker's read loop whether it is heard.
+// publishMuteLocked hands the speaker's read loop and the mixer whether
+// the speaker is heard.
 func (st *Stage) publishMuteLocked(s *Speaker) {
 	st.version.Add(1)
-	s.silent.Store(s.selfMuted || st.hostMuted[muteKey(s)])
+	silent := s.selfMuted || st.hostMuted[muteKey(s)]
+	s.silent.Store(silent)
+	if st.mix != nil {
+		st.mix.SetMuted(s.ID, silent)
+	}
+}
+
+// detachLocked takes s out of the mixer, forgetting its mute there.
+func (st *Stage) detachLocked(s *Speaker) {
+	if st.mix != nil {
+		st.mix.SetMuted(s.ID, false)
+		st.mix.Remove(s.ID)
+	}
 }
 
 // SetSelfMuted sets a speaker's own mute and returns the speaker as it is
@@ -411,11 +421,9 @@ func (st *Stage) Bar(invite string) {
 func (st *Stage) AttachMix(m Mix) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.mix != nil {
-		for _, s := range st.speakers {
-			st.mix.Remove(s.ID)
-			s.sink.Store(nil)
-		}
+	for _, s := range st.speakers {
+		st.detachLocked(s)
+		s.sink.Store(nil)
 	}
 	st.mix = m
 	if m == nil {
@@ -423,6 +431,7 @@ func (st *Stage) AttachMix(m Mix) {
 	}
 	for _, s := range st.speakers {
 		s.sink.Store(&sinkBox{m.Add(s.ID)})
+		m.SetMuted(s.ID, s.silent.Load())
 	}
 }
 

@@ -47,6 +47,7 @@ type mixAdapter struct{ m *mix.Mixer }
 
 func (a mixAdapter) Add(id string) ingest.PacketSink { return a.m.AddSource(id) }
 func (a mixAdapter) Remove(id string)                { a.m.RemoveSource(id) }
+func (a mixAdapter) SetMuted(id string, muted bool)  { a.m.SetMuted(id, muted) }
 
 // goLive starts the mixer and stream. Idempotent. The mixer, stream and
 // tape are built without v.mu (a scrape of the runtime's counters waits on
