@@ -2,7 +2,7 @@
 # Installs the Debian packages podium's tests need, only those missing, so
 # a fresh Debian 12 machine can run `make test`.
 set -euo pipefail
-pkgs=(chromium firefox-esr ffmpeg nginx sox espeak-ng)
+pkgs=(chromium firefox-esr ffmpeg nginx sox espeak-ng stress-ng)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -94,7 +94,7 @@ func (a *App) countListeners(ctx context.Context) {
 	defer t.Stop()
 	var hist [20]uint64 // admitted counts, one per tick, oldest at i
 	for i := 0; ; i = (i + 1) % len(hist) {
-		a.listeners.Store(int64(a.svc.TotalListeners()))
+		a.listeners.Store(int64(a.runtime.TotalListeners()))
 		a.admittedBefore.Store(hist[i])
 		hist[i] = a.adm.Counts().Admitted
 		select {

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,10 +39,15 @@ type App struct {
 	log    *slog.Logger
 	store  *store.SQLite
 	engine *ingest.Engine
-	svc    *live.Service
-	hls    *hls.Server
-	reg    *prometheus.Registry
-	adm    *httpapi.Admission
+	// The three parts of live: who may do what, the spaces, the spaces
+	// open here (venues) and the recordings.
+	access  *live.Access
+	spaces  *live.Spaces
+	runtime *live.Runtime
+	library *live.Library
+	hls     *hls.Server
+	reg     *prometheus.Registry
+	adm     *httpapi.Admission
 	// listeners is the node's listener estimate, refreshed twice a second
 	// for the waiting rooms' headroom check.
 	listeners atomic.Int64
@@ -54,6 +60,12 @@ type App struct {
 	stageSrv      *http.Server
 
 	creds *credentials
+	// reqCtx is the base context of every request; cancelRequests ends it
+	// at shutdown.
+	reqCtx         context.Context
+	cancelRequests context.CancelFunc
+	closeOnce      sync.Once
+
 	// OperatorTokenPath is where the operator credential is kept.
 	OperatorTokenPath string
 }
@@ -71,10 +83,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log}
+	a.reqCtx, a.cancelRequests = context.WithCancel(context.Background())
 	ok := false
 	defer func() {
 		if !ok {
-			a.closeAll()
+			a.Close()
 		}
 	}()
 	var err error
@@ -99,10 +112,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	a.hls = hls.NewServer(log)
-	hcfg := hls.Config{PartDuration: cfg.HLS.PartDuration(), SegmentParts: cfg.HLS.SegmentParts, WindowSegments: cfg.HLS.WindowSegments}
-	a.svc = live.New(live.Config{MaxSpeakers: cfg.Stage.MaxSpeakers, HLS: hcfg}, a.store, signer, a.engine, a.hls, log)
-	a.reg = obs.NewRegistry()
-	a.registerMetrics()
 	recDir := cfg.Recordings.Dir
 	if recDir == "" {
 		recDir = filepath.Join(cfg.DataDir, "recordings")
@@ -111,21 +120,32 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if err != nil {
 		return nil, err
 	}
+	// In dependency order: who may do what, the replay server (asking
+	// it), the runtime; then what reports events to them: the spaces and
+	// the recordings library. Events reach the runtime first (it closes a
+	// space's tape), then the replay server's caches.
+	a.access = live.NewAccess(a.store, signer)
+	st := a.store
+	replay := record.NewServer(recStore, httpapi.ReplayPolicy(a.access, a.creds), func(id string) bool {
+		sp, err := st.Space(context.Background(), id)
+		return err == nil && sp.State == space.Ended
+	}, log)
+	hcfg := hls.Config{PartDuration: cfg.HLS.PartDuration(), SegmentParts: cfg.HLS.SegmentParts, WindowSegments: cfg.HLS.WindowSegments}
+	a.runtime = live.NewRuntime(live.RuntimeConfig{MaxSpeakers: cfg.Stage.MaxSpeakers, HLS: hcfg}, a.engine, a.hls, recStore, log)
+	events := live.Fanout{a.runtime, a.access, replayEvents{replay}}
+	a.spaces = live.NewSpaces(live.SpacesConfig{}, a.store, signer, events, log)
+	a.library = live.NewLibrary(a.store, recStore, a.runtime, events, log)
+	a.reg = obs.NewRegistry()
+	a.registerMetrics()
 	adm, err := a.buildAdmission(ctx)
 	if err != nil {
 		return nil, err
 	}
-	api := httpapi.New(a.svc, a.hls, pages{}, adm, httpapi.Options{
-		PublicURL: cfg.PublicURL, AdmitRate: cfg.Admission.AdmitRate, Credentials: a.creds,
-		Conns: func() (int, int, uint64) { return int(a.ln.open.Load()), int(a.ln.max), a.ln.rejected.Load() },
-	}, log)
-	replay := record.NewServer(recStore, api.ReplayPolicy, log)
-	api.SetReplay(replay)
-	replay.SetCompleteFunc(func(id string) bool {
-		sp, err := a.svc.Space(context.Background(), id)
-		return err == nil && sp.State == space.Ended
-	})
-	a.svc.SetRecording(recStore, replay)
+	api := httpapi.New(httpapi.Services{Access: a.access, Spaces: a.spaces, Stage: a.runtime, Recordings: a.library, Replay: replay},
+		a.hls, pages{}, adm, httpapi.Options{
+			PublicURL: cfg.PublicURL, AdmitRate: cfg.Admission.AdmitRate, Credentials: a.creds,
+			Conns: func() (int, int, uint64) { return int(a.ln.open.Load()), int(a.ln.max), a.ln.rejected.Load() },
+		}, log)
 	var handler http.Handler = api
 	if adm.Manager != nil {
 		handler = adm.Manager.Middleware(api.Classify, adm.Limiter, api)
@@ -218,11 +238,30 @@ func (a *App) BaseURL() string {
 	return "http://" + a.Addr()
 }
 
-// Service is the space service, for in-process callers (demo, tests).
-func (a *App) Service() *live.Service { return a.svc }
+// Runtime is the node's live runtime, for in-process callers (tests).
+func (a *App) Runtime() *live.Runtime { return a.runtime }
 
-// Run serves until ctx ends, then shuts down in order: stop accepting
-// requests, end every stage and mixer, drain HTTP, close storage.
+// Library is the node's recordings library, for in-process callers (tests).
+func (a *App) Library() *live.Library { return a.library }
+
+// replayEvents keeps the replay server's caches true: a recording changes
+// when its space changes state and when its publication changes.
+type replayEvents struct{ s *record.Server }
+
+func (e replayEvents) StateChanged(sp space.Space) {
+	e.s.Forget(sp.ID)
+	if sp.State == space.Ended {
+		e.s.SetComplete(sp.ID, true)
+	}
+}
+
+func (e replayEvents) StageChanged(string, live.StageChange) {}
+
+func (e replayEvents) PublicationChanged(id string) { e.s.Forget(id) }
+
+// Run serves until ctx ends, then shuts down in order (see shutdown). It
+// returns only when every goroutine it started has ended, with the first
+// error any of them (or the shutdown) met.
 func (a *App) Run(ctx context.Context) error {
 	// The running marker is removed by a clean shutdown: finding it at start
 	// means the last run crashed (or was killed).
@@ -230,45 +269,70 @@ func (a *App) Run(ctx context.Context) error {
 	_, statErr := os.Stat(marker)
 	crashed := statErr == nil
 	if err := os.WriteFile(marker, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
-		a.closeAll()
+		a.Close()
 		return fmt.Errorf("app: %w", err)
 	}
-	if err := a.svc.Recover(ctx, crashed); err != nil {
-		a.closeAll()
+	if err := a.library.Reconcile(ctx); err != nil {
+		a.Close()
+		return fmt.Errorf("app: reconcile deleted recordings: %w", err)
+	}
+	if err := a.spaces.Recover(ctx, crashed); err != nil {
+		a.Close()
 		return fmt.Errorf("app: recover live spaces: %w", err)
 	}
-	errc := make(chan error, 3)
-	hctx, stopHLS := context.WithCancel(context.Background())
-	defer stopHLS()
-	go a.hls.Run(hctx) // heartbeat: bounds how long a blocked playlist request waits on a stalled stream
-	go a.retention(hctx)
-	go a.countListeners(hctx)
-	if a.adm.Manager != nil {
-		go a.adm.Manager.Run(hctx)
+	var (
+		wg       sync.WaitGroup
+		errMu    sync.Mutex
+		firstErr error
+	)
+	fail := func(err error) {
+		if err == nil || errors.Is(err, http.ErrServerClosed) {
+			return
+		}
+		errMu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		errMu.Unlock()
 	}
-	go a.ln.reap(hctx.Done())
-	go func() { errc <- a.srv.Serve(a.ln) }()
+	// Background work ends when bgCtx does, after HTTP has drained.
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground()
+	background := func(f func(context.Context)) { wg.Go(func() { f(bgCtx) }) }
+	background(func(ctx context.Context) { fail(a.hls.Run(ctx)) }) // heartbeat: bounds how long a blocked playlist request waits on a stalled stream
+	background(a.retention)
+	background(a.countListeners)
+	if a.adm.Manager != nil {
+		background(func(ctx context.Context) { a.adm.Manager.Run(ctx) })
+	}
+	background(func(ctx context.Context) { a.ln.reap(ctx.Done()) })
+	// servers stops Run early when a server fails.
+	served, serverFailed := context.WithCancel(ctx)
+	defer serverFailed()
+	serve := func(srv *http.Server, ln net.Listener) {
+		srv.BaseContext = a.requestContext
+		wg.Go(func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				fail(fmt.Errorf("app: serve %s: %w", ln.Addr(), err))
+				serverFailed()
+			}
+		})
+	}
+	serve(a.srv, a.ln)
 	if a.stageSrv != nil {
-		go a.stageLn.reap(hctx.Done())
-		go func() { errc <- a.stageSrv.Serve(a.stageLn) }()
+		background(func(ctx context.Context) { a.stageLn.reap(ctx.Done()) })
+		serve(a.stageSrv, a.stageLn)
 	}
 	if a.debugSrv != nil {
-		go func() { errc <- a.debugSrv.Serve(a.debugLn) }()
+		serve(a.debugSrv, a.debugLn)
 	}
 	a.log.Info("podium listening", "addr", a.Addr(), "debug", a.cfg.DebugAddr)
-	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-errc:
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
-		}
+	<-served.Done()
+	fail(a.shutdown(stopBackground, &wg))
+	if err := os.Remove(marker); err != nil {
+		fail(fmt.Errorf("app: %w", err))
 	}
-	a.shutdown()
-	if rmErr := os.Remove(marker); rmErr != nil && err == nil {
-		err = fmt.Errorf("app: %w", rmErr)
-	}
-	return err
+	return firstErr
 }
 
 // retention applies the recordings retention policy now and then every hour.
@@ -278,7 +342,7 @@ func (a *App) retention(ctx context.Context) {
 		Published:   time.Duration(a.cfg.Recordings.DeletePublishedAfterDays) * 24 * time.Hour,
 	}
 	for {
-		if n, err := a.svc.ApplyRetention(ctx, p); err != nil {
+		if n, err := a.library.ApplyRetention(ctx, p); err != nil {
 			a.log.Error("retention", "err", err)
 		} else if n > 0 {
 			a.log.Info("retention deleted recordings", "count", n)
@@ -291,37 +355,82 @@ func (a *App) retention(ctx context.Context) {
 	}
 }
 
-func (a *App) shutdown() {
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+// shutdownGrace is how long requests in flight at shutdown may finish
+// before their contexts are canceled: that releases blocking playlist
+// reloads (which wait up to 6 s) and other long waits promptly.
+const shutdownGrace = 500 * time.Millisecond
+
+// requestContext is the base of every request's context: canceled
+// shutdownGrace after shutdown begins.
+func (a *App) requestContext(net.Listener) context.Context { return a.reqCtx }
+
+// shutdown stops the node in order: drain HTTP (stop accepting, let
+// requests finish, cancel the stragglers' contexts after shutdownGrace),
+// then close every venue (the spaces stay live in the store and resume on
+// the next start), then stop the background goroutines and wait for all
+// of Run's goroutines, then close the engine, the store and the
+// listeners. Safe to call once per Run; Close is safe any number of times.
+func (a *App) shutdown(stopBackground context.CancelFunc, wg *sync.WaitGroup) error {
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	a.svc.Close() // wakes blocked playlist requests via stream Close
-	a.srv.Shutdown(sctx)
-	if a.stageSrv != nil {
-		a.stageSrv.Shutdown(sctx)
+	release := time.AfterFunc(shutdownGrace, a.cancelRequests)
+	defer release.Stop()
+	var errs []error
+	var drain sync.WaitGroup
+	var errMu sync.Mutex
+	for _, srv := range []*http.Server{a.srv, a.stageSrv, a.debugSrv} {
+		if srv == nil {
+			continue
+		}
+		drain.Go(func() {
+			if err := srv.Shutdown(sctx); err != nil {
+				errMu.Lock()
+				errs = append(errs, fmt.Errorf("app: drain http: %w", err))
+				errMu.Unlock()
+			}
+		})
 	}
-	if a.debugSrv != nil {
-		a.debugSrv.Shutdown(sctx)
+	drain.Wait()
+	a.cancelRequests()
+	a.runtime.Close()
+	stopBackground()
+	wg.Wait()
+	if err := a.Close(); err != nil {
+		errs = append(errs, err)
 	}
-	a.closeAll()
+	return errors.Join(errs...)
 }
 
-func (a *App) closeAll() {
-	if a.svc != nil {
-		a.svc.Close()
+// Close releases everything New built. Run calls it; call it yourself
+// only for a node that never ran. Safe to call twice.
+func (a *App) Close() error {
+	var err error
+	a.closeOnce.Do(func() { err = a.closeAll() })
+	return err
+}
+
+func (a *App) closeAll() error {
+	if a.cancelRequests != nil {
+		a.cancelRequests()
+	}
+	if a.runtime != nil {
+		a.runtime.Close()
 	}
 	if a.engine != nil {
 		a.engine.Close()
 	}
+	var err error
 	if a.store != nil {
-		a.store.Close()
+		err = a.store.Close()
 	}
 	if a.ln != nil {
 		a.ln.Close()
 	}
-	if a.debugLn != nil {
-		a.debugLn.Close()
-	}
 	if a.stageLn != nil {
 		a.stageLn.Close()
 	}
+	if a.debugLn != nil {
+		a.debugLn.Close()
+	}
+	return err
 }

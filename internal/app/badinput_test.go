@@ -191,7 +191,7 @@ func TestEndReleasesEverything(t *testing.T) {
 	if st := n.api(t, "POST", "/api/spaces/"+id+"/end", host, nil, nil); st != http.StatusOK {
 		t.Fatalf("end: %d", st)
 	}
-	if c := n.Service().Counts(); c.LiveSpaces != 0 || c.Speakers != 0 {
+	if c := n.Runtime().Counts(); c.LiveSpaces != 0 || c.Speakers != 0 {
 		t.Fatalf("after end: %d live spaces, %d speakers; want 0, 0", c.LiveSpaces, c.Speakers)
 	}
 	// The speaker's connection was closed by the server.

@@ -80,7 +80,7 @@ func TestDiskFullKeepsLiveGoing(t *testing.T) {
 		n.api(t, "GET", "/api/spaces/"+id+"/live", "", nil, &status)
 	}
 	t.Logf("told the host: %q", status.RecordingError)
-	if got := a.Service().RecordingProblems(); got != 1 {
+	if got := a.Runtime().RecordingProblems(); got != 1 {
 		t.Errorf("podium_recordings_failing = %d, want 1", got)
 	}
 	before := packets.Load()

@@ -72,13 +72,6 @@ func runNode(t testing.TB, cfg config.Config) *node {
 	return &node{App: a, base: a.BaseURL()}
 }
 
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(string(bytes.TrimSpace(p)))
-	return len(p), nil
-}
-
 // api does one JSON request and decodes the answer into out (if not nil);
 // it returns the status.
 func (n *node) api(t testing.TB, method, path, token string, body, out any) int {

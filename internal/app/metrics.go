@@ -12,7 +12,7 @@ func (a *App) registerMetrics() {
 	a.reg.MustRegister(
 		liveCollector{a},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "podium_recordings_failing", Help: "Live spaces whose recording is failing (disk full, unwritable storage)."},
-			func() float64 { return float64(a.svc.RecordingProblems()) }),
+			func() float64 { return float64(a.runtime.RecordingProblems()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "podium_conns_open", Help: "Open connections on the public listener."},
 			func() float64 { return float64(a.ln.open.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "podium_conns_rejected_total", Help: "Connections refused with a fast 503 because the connection cap was reached."},
@@ -52,13 +52,14 @@ func (c hlsCollector) Collect(ch chan<- prometheus.Metric) {
 var (
 	spacesLiveDesc = prometheus.NewDesc("podium_spaces_live", "Spaces live on this node.", nil, nil)
 	speakersDesc   = prometheus.NewDesc("podium_speakers", "Speakers on stage on this node.", nil, nil)
-	overrunsDesc   = prometheus.NewDesc("podium_mixer_overruns_total", "Mixer frames produced late (spaces live now on this node).", nil, nil)
-	mixFramesDesc  = prometheus.NewDesc("podium_mixer_frames_total", "Mixed 20 ms frames (spaces live now on this node).", nil, nil)
+	overrunsDesc   = prometheus.NewDesc("podium_mixer_overruns_total", "Mixer frames produced late, in every space live on this node since it started.", nil, nil)
+	mixFramesDesc  = prometheus.NewDesc("podium_mixer_frames_total", "Mixed 20 ms frames, in every space live on this node since it started.", nil, nil)
 	speakerPktDesc = prometheus.NewDesc("podium_speaker_packets_total",
-		"Speaker packets reaching the mixers, by outcome: accepted, late, dropped; and frames concealed for missing packets (concealed).", []string{"outcome"}, nil)
+		"Speaker packets reaching the mixers since the node started, by outcome: accepted, late, dropped; and frames concealed for missing packets (concealed).", []string{"outcome"}, nil)
 )
 
-// liveCollector reads the space service's figures once per scrape.
+// liveCollector reads the runtime's figures once per scrape. The totals
+// include spaces that ended, so they never go down.
 type liveCollector struct{ a *App }
 
 func (c liveCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -68,7 +69,7 @@ func (c liveCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c liveCollector) Collect(ch chan<- prometheus.Metric) {
-	n := c.a.svc.Counts()
+	n := c.a.runtime.Counts()
 	ch <- prometheus.MustNewConstMetric(spacesLiveDesc, prometheus.GaugeValue, float64(n.LiveSpaces))
 	ch <- prometheus.MustNewConstMetric(speakersDesc, prometheus.GaugeValue, float64(n.Speakers))
 	ch <- prometheus.MustNewConstMetric(overrunsDesc, prometheus.CounterValue, float64(n.Mix.Overruns))

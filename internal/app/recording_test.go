@@ -166,7 +166,7 @@ func TestRetentionDeletesOldUnpublished(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	n.api(t, "POST", "/api/spaces/"+id+"/end", host, nil, nil)
 	time.Sleep(50 * time.Millisecond)
-	deleted, err := n.Service().ApplyRetention(context.Background(), liveRetention(time.Millisecond, 0))
+	deleted, err := n.Library().ApplyRetention(context.Background(), liveRetention(time.Millisecond, 0))
 	if err != nil || deleted != 1 {
 		t.Fatalf("ApplyRetention = %d, %v; want 1 deleted", deleted, err)
 	}

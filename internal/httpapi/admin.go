@@ -91,7 +91,7 @@ func (a *API) buildStatus(r *http.Request) ([]byte, error) {
 		if sp.State != space.Live {
 			continue
 		}
-		ls := a.svc.LiveFigures(sp.ID)
+		ls := a.stage.LiveFigures(sp.ID)
 		total += ls.Listeners
 		queue := 0
 		if room, err := a.adm.Rooms.Get(sp.ID); err == nil {

@@ -43,9 +43,22 @@ type Options struct {
 	Credentials Credentials
 }
 
+// Services are the parts of live the API calls.
+type Services struct {
+	Access     *live.Access
+	Spaces     *live.Spaces
+	Stage      *live.Runtime
+	Recordings *live.Library
+	// Replay serves /replay/.
+	Replay http.Handler
+}
+
 // API is the HTTP handler for everything podium serves on its main port.
 type API struct {
-	svc    *live.Service
+	svc    *live.Spaces
+	access *live.Access
+	stage  *live.Runtime
+	recs   *live.Library
 	media  http.Handler
 	replay http.Handler
 	pages  Pages
@@ -57,8 +70,9 @@ type API struct {
 }
 
 // New builds the API. media serves /hls/.
-func New(svc *live.Service, media http.Handler, pages Pages, adm *Admission, opts Options, log *slog.Logger) *API {
-	a := &API{svc: svc, media: media, pages: pages, opts: opts, log: log, mux: http.NewServeMux(), adm: adm}
+func New(sv Services, media http.Handler, pages Pages, adm *Admission, opts Options, log *slog.Logger) *API {
+	a := &API{svc: sv.Spaces, access: sv.Access, stage: sv.Stage, recs: sv.Recordings, replay: sv.Replay,
+		media: media, pages: pages, opts: opts, log: log, mux: http.NewServeMux(), adm: adm}
 	a.admin.proc0 = obs.ReadProcess()
 	m := a.mux
 	m.HandleFunc("POST /api/spaces", a.createSpace)
@@ -99,10 +113,6 @@ func New(svc *live.Service, media http.Handler, pages Pages, adm *Admission, opt
 	m.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) { pages.ServePage(w, r, "admin") })
 	return a
 }
-
-// SetReplay sets the handler of /replay/ (it needs the API's ReplayPolicy,
-// so it is built after the API).
-func (a *API) SetReplay(h http.Handler) { a.replay = h }
 
 // ServeHTTP adds CORS for API and media clients on other origins (a
 // player page on a CDN host sends X-Podium-Ticket, which needs a
@@ -195,24 +205,31 @@ func (a *API) authorize(r *http.Request, id string, need auth.Role) (auth.Claims
 	if tok == "" && r.URL.Query().Has("token") {
 		return auth.Claims{}, errTokenInURL
 	}
-	return a.svc.Authorize(r.Context(), tok, id, need)
+	return a.access.Authorize(r.Context(), tok, id, need)
 }
 
 // guard checks that the space in the path exists (404 first, so unknown
 // spaces look the same to everyone) and that the caller holds need in it.
 // It answers the error itself and reports whether to go on.
 func (a *API) guard(w http.ResponseWriter, r *http.Request, need auth.Role) (string, auth.Claims, bool) {
+	sp, c, ok := a.guardSpace(w, r, need)
+	return sp.ID, c, ok
+}
+
+// guardSpace is guard returning the space as read.
+func (a *API) guardSpace(w http.ResponseWriter, r *http.Request, need auth.Role) (space.Space, auth.Claims, bool) {
 	id := r.PathValue("id")
-	if _, err := a.svc.Space(r.Context(), id); err != nil {
+	sp, err := a.svc.Space(r.Context(), id)
+	if err != nil {
 		a.fail(w, r, err)
-		return id, auth.Claims{}, false
+		return space.Space{ID: id}, auth.Claims{}, false
 	}
 	c, err := a.authorize(r, id, need)
 	if err != nil {
 		a.fail(w, r, err)
-		return id, c, false
+		return sp, c, false
 	}
-	return id, c, true
+	return sp, c, true
 }
 
 // base returns the public base URL for links.
@@ -329,7 +346,7 @@ func (a *API) endSpace(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) liveStatus(w http.ResponseWriter, r *http.Request) {
-	b, err := a.svc.Status(r.Context(), r.PathValue("id"))
+	b, err := a.status(r, r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -339,6 +356,23 @@ func (a *API) liveStatus(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "public, max-age=1")
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.Write(b)
+}
+
+// status is the /live document: the venue's when the space is open here,
+// otherwise nobody on stage and nobody listening here.
+func (a *API) status(r *http.Request, id string) ([]byte, error) {
+	state, err := a.svc.SpaceState(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if b, ok := a.stage.Status(id, state); ok {
+		return b, nil
+	}
+	sp, err := a.svc.Space(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(live.LiveStatus{State: sp.State, Speakers: []live.SpeakerState{}, Recorded: sp.Record && sp.State == space.Live})
 }
 
 type inviteJSON struct {
@@ -406,10 +440,11 @@ func (a *API) revokeInvite(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) whipJoin(w http.ResponseWriter, r *http.Request) {
-	id, c, ok := a.guard(w, r, auth.RoleSpeaker)
+	sp, c, ok := a.guardSpace(w, r, auth.RoleSpeaker)
 	if !ok {
 		return
 	}
+	id := sp.ID
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/sdp" {
 		a.fail(w, r, newError(http.StatusUnsupportedMediaType, "content_type", "Content-Type must be application/sdp"))
 		return
@@ -419,7 +454,7 @@ func (a *API) whipJoin(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	spk, answer, err := a.svc.Join(r.Context(), id, c, r.URL.Query().Get("name"), offer)
+	spk, answer, err := a.stage.Join(r.Context(), sp, c, r.URL.Query().Get("name"), offer)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -448,7 +483,7 @@ func (a *API) speakerAction(w http.ResponseWriter, r *http.Request, need auth.Ro
 
 func (a *API) whipLeave(w http.ResponseWriter, r *http.Request) {
 	a.speakerAction(w, r, auth.RoleSpeaker, func(c auth.Claims) error {
-		return a.svc.Leave(r.PathValue("id"), r.PathValue("speaker"), c)
+		return a.stage.Leave(r.PathValue("id"), r.PathValue("speaker"), c)
 	})
 }
 
@@ -474,15 +509,23 @@ func (a *API) muteSpeaker(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, newError(http.StatusBadRequest, "invalid", `body must be {"muted": true|false}`))
 		return
 	}
-	if err := a.svc.Mute(id, spk, *req.Muted, c); err != nil {
+	info, err := a.stage.Mute(id, spk, *req.Muted, c)
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": spk, "muted": *req.Muted})
+	writeJSON(w, http.StatusOK, map[string]any{"id": spk, "muted": info.Muted(), "self_muted": info.SelfMuted, "host_muted": info.HostMuted})
 }
 
 func (a *API) kickSpeaker(w http.ResponseWriter, r *http.Request) {
 	a.speakerAction(w, r, auth.RoleHost, func(auth.Claims) error {
-		return a.svc.Kick(r.PathValue("id"), r.PathValue("speaker"))
+		id := r.PathValue("id")
+		info, err := a.stage.Remove(id, r.PathValue("speaker"))
+		if err != nil || info.Invite == "" {
+			return err
+		}
+		// The stage barred the invite at once; revoking it makes the
+		// removal hold across restarts.
+		return a.svc.BarInvite(r.Context(), id, info.Invite)
 	})
 }

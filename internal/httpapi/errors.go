@@ -41,6 +41,7 @@ var statusTable = []struct {
 	{auth.ErrRetired, http.StatusUnauthorized, "token_retired"},
 	{auth.ErrRevoked, http.StatusUnauthorized, "token_revoked"},
 	{live.ErrForbidden, http.StatusForbidden, "forbidden"},
+	{ingest.ErrBarred, http.StatusForbidden, "barred"},
 	{space.ErrAlreadyLive, http.StatusConflict, "already_live"},
 	{space.ErrEnded, http.StatusConflict, "ended"},
 	{ingest.ErrStageFull, http.StatusConflict, "stage_full"},

@@ -96,7 +96,7 @@ func (a *API) preview(info live.RecordingInfo) string {
 
 func (a *API) getRecording(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	info, err := a.svc.Recording(r.Context(), id)
+	info, err := a.recs.Recording(r.Context(), id)
 	if err != nil && !(errors.Is(err, space.ErrNotFound) && info.State == live.RecDeleted) {
 		a.fail(w, r, err)
 		return
@@ -164,7 +164,7 @@ func (a *API) publishRecording(w http.ResponseWriter, r *http.Request) {
 	if req.At != nil {
 		at = *req.At
 	}
-	info, err := a.svc.PublishRecording(r.Context(), id, at)
+	info, err := a.recs.Publish(r.Context(), id, at)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -177,7 +177,7 @@ func (a *API) unpublishRecording(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	info, err := a.svc.UnpublishRecording(r.Context(), id)
+	info, err := a.recs.Unpublish(r.Context(), id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -190,7 +190,7 @@ func (a *API) deleteRecording(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := a.svc.DeleteRecording(r.Context(), id, string(c.Role)); err != nil {
+	if err := a.recs.Delete(r.Context(), id, string(c.Role)); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -202,7 +202,7 @@ func (a *API) listRecordings(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	list, err := a.svc.Recordings(r.Context())
+	list, err := a.recs.Recordings(r.Context())
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -215,14 +215,19 @@ func (a *API) listRecordings(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"recordings": out})
 }
 
-// ReplayPolicy answers the replay server's question for a request: public
-// recordings to anyone, private ones to the holder of a preview token for
-// them (in the header or ?token=: players cannot set headers) and to their
-// host and operators (header only). The replay server copies ?token= into
-// the playlist's URIs, so a request with any other ?token= is refused: the
-// URIs only ever carry a preview token.
-func (a *API) ReplayPolicy(r *http.Request, id string) (public, ok bool) {
-	if a.svc.ReplayPublic(r.Context(), id) {
+// ReplayPolicy is the replay server's policy over access, built before the
+// replay server and the API: public recordings to anyone, private ones to
+// the holder of a preview token for them (in the header or ?token=: players
+// cannot set headers) and to their host and operators (header only). The
+// replay server copies ?token= into the playlist's URIs, so a request with
+// any other ?token= is refused: the URIs only ever carry a preview token.
+func ReplayPolicy(access *live.Access, creds Credentials) func(r *http.Request, id string) (public, ok bool) {
+	a := &API{access: access, opts: Options{Credentials: creds}} // only its authorization is used
+	return a.replayPolicy
+}
+
+func (a *API) replayPolicy(r *http.Request, id string) (public, ok bool) {
+	if a.access.ReplayPublic(r.Context(), id) {
 		return true, true
 	}
 	if q := r.URL.Query().Get("token"); q != "" {
@@ -236,6 +241,5 @@ func (a *API) ReplayPolicy(r *http.Request, id string) (public, ok bool) {
 			return false, false
 		}
 	}
-	info, err := a.svc.Space(r.Context(), id)
-	return false, err == nil && info.State != space.Scheduled
+	return false, a.access.ReplayVisible(r.Context(), id)
 }

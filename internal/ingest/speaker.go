@@ -27,9 +27,13 @@ type Speaker struct {
 	slots []*slot
 	// subs are other speakers' slots that forward this speaker's audio;
 	// replaced whole by Stage.rewireLocked.
-	subs  atomic.Pointer[[]*slot]
-	sink  atomic.Pointer[sinkBox]
-	muted atomic.Bool
+	subs atomic.Pointer[[]*slot]
+	sink atomic.Pointer[sinkBox]
+	// selfMuted is the speaker's own mute (guarded by Stage.mu; the host's
+	// is Stage.hostMuted). silent is what the read loop goes by: whether
+	// either is set, published by Stage.publishMuteLocked.
+	selfMuted bool
+	silent    atomic.Bool
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -39,11 +43,6 @@ type sinkBox struct{ PacketSink }
 
 func newSpeaker(st *Stage, pc *webrtc.PeerConnection, j Joiner) *Speaker {
 	return &Speaker{ID: space.NewID("spk"), stage: st, pc: pc, joiner: j, joined: time.Now(), done: make(chan struct{})}
-}
-
-// Info describes the speaker.
-func (s *Speaker) Info() SpeakerInfo {
-	return SpeakerInfo{ID: s.ID, Name: s.joiner.Name, Role: s.joiner.Role, Invite: s.joiner.Invite, Muted: s.muted.Load(), Joined: s.joined}
 }
 
 // Done is closed when the speaker has left the stage.
@@ -100,7 +99,7 @@ func (s *Speaker) readLoop(t *webrtc.TrackRemote) {
 		if err := pkt.Unmarshal(buf[:n]); err != nil || len(pkt.Payload) == 0 {
 			continue
 		}
-		if s.muted.Load() {
+		if s.silent.Load() {
 			continue
 		}
 		if b := s.sink.Load(); b != nil {
@@ -120,13 +119,12 @@ func (s *Speaker) readLoop(t *webrtc.TrackRemote) {
 func (s *Speaker) Close() {
 	s.closeOnce.Do(func() {
 		removed := s.stage.remove(s)
-		go s.pc.Close() // Close waits for pion's goroutines; never from their callbacks
+		// pc.Close waits for pion's goroutines: never from their
+		// callbacks, so on a goroutine of its own that Stage.Close joins.
+		s.stage.closing.Go(func() { s.pc.Close() })
 		close(s.done)
 		if removed {
 			s.stage.log.Info("speaker left", "speaker", s.ID)
-			if s.stage.onLeave != nil {
-				s.stage.onLeave(s.Info())
-			}
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -20,6 +21,9 @@ var (
 	ErrStageFull = errors.New("stage is full")
 	ErrClosed    = errors.New("stage is closed")
 	ErrNoSpeaker = errors.New("no such speaker on stage")
+	// ErrBarred refuses a join with an invite the host removed from the
+	// stage or revoked.
+	ErrBarred = errors.New("this invite was removed from the stage by the host")
 )
 
 // PacketSink receives one speaker's Opus packets (the mixer's input).
@@ -27,7 +31,9 @@ type PacketSink interface {
 	Push(seq uint16, timestamp uint32, payload []byte)
 }
 
-// Mix is the stage's view of a space's mixer.
+// Mix is the stage's view of a space's mixer. The stage owns who is
+// muted; SetMuted tells the mixer whether a source is heard (so that a
+// muted source is silent at once, with no concealment tail).
 type Mix interface {
 	Add(id string) PacketSink
 	Remove(id string)
@@ -47,30 +53,85 @@ type SpeakerInfo struct {
 	Name   string
 	Role   string
 	Invite string
-	Muted  bool
-	Joined time.Time
+	// SelfMuted is the speaker's own mute; HostMuted the host's, which
+	// only the host lifts. The speaker is heard when neither is set.
+	SelfMuted, HostMuted bool
+	Joined               time.Time
 }
 
-// Stage is the set of speakers of one space.
+// Muted reports whether the speaker is silent in the mix and to the others.
+func (i SpeakerInfo) Muted() bool { return i.SelfMuted || i.HostMuted }
+
+// Stage is the set of speakers of one space. It owns who may be on it:
+// one session per invite, a place always left for the host, invites the
+// host barred, and both kinds of mute. Every such check is made under mu
+// at the moment a session is added, so a join that negotiated while the
+// host barred its invite never lands.
 type Stage struct {
 	engine *Engine
-	space  string
 	log    *slog.Logger
 	max    int
 
-	mu sync.Mutex // guards the fields below
+	mu sync.Mutex // guards the fields below and every Speaker.selfMuted
 	// speakers in join order.
 	speakers []*Speaker
 	mix      Mix
 	closed   bool
-	// onChange is called (without mu) after the stage changes.
-	onLeave func(SpeakerInfo)
+	// barred holds the invites the host removed or revoked: their joins
+	// are refused for the life of the stage.
+	barred map[string]bool
+	// hostMuted holds the host's mutes by muteKey, so that a host mute
+	// outlives the session: a speaker who reconnects is still muted.
+	hostMuted map[string]bool
+	// closing joins the goroutines closing speakers' connections.
+	closing sync.WaitGroup
+	// version counts changes of who is on stage and their mutes, so that
+	// a cached view knows when it is stale; written under mu.
+	version atomic.Uint64
 }
 
-// NewStage returns an empty stage for space with room for max speakers.
-// onLeave (may be nil) is called when a speaker leaves for any reason.
-func (e *Engine) NewStage(space string, max int, onLeave func(SpeakerInfo)) *Stage {
-	return &Stage{engine: e, space: space, log: e.log.With("space", space), max: max, onLeave: onLeave}
+// Version changes whenever who is on stage or a mute changes.
+func (st *Stage) Version() uint64 { return st.version.Load() }
+
+// NewStage returns an empty stage for space with room for max speakers,
+// one of them always kept for the host (speakers with invites take at
+// most max-1 places).
+func (e *Engine) NewStage(space string, max int) *Stage {
+	return &Stage{engine: e, log: e.log.With("space", space), max: max, barred: map[string]bool{}, hostMuted: map[string]bool{}}
+}
+
+// muteKey is what a host mute is kept by: the invite of a speaker (every
+// session of that invite), or the session of a host.
+func muteKey(sp *Speaker) string {
+	if sp.joiner.Invite != "" {
+		return sp.joiner.Invite
+	}
+	return "session:" + sp.ID
+}
+
+// refuseLocked says why j may not take a place now, nil when it may; a
+// session with the same invite does not count, since j replaces it.
+func (st *Stage) refuseLocked(j Joiner) error {
+	if st.closed {
+		return ErrClosed
+	}
+	if j.Invite != "" && st.barred[j.Invite] {
+		return ErrBarred
+	}
+	total, invited := 0, 0
+	for _, s := range st.speakers {
+		if j.Invite != "" && s.joiner.Invite == j.Invite {
+			continue
+		}
+		total++
+		if s.joiner.Invite != "" {
+			invited++
+		}
+	}
+	if total >= st.max || (j.Invite != "" && invited >= st.max-1) {
+		return ErrStageFull
+	}
+	return nil
 }
 
 // Join answers a speaker's WHIP offer and puts the speaker on stage. It
@@ -81,13 +142,10 @@ func (st *Stage) Join(ctx context.Context, offer []byte, j Joiner) (*Speaker, st
 		return nil, "", err
 	}
 	st.mu.Lock()
-	full, closed := len(st.speakers) >= st.max, st.closed
+	err = st.refuseLocked(j)
 	st.mu.Unlock()
-	if closed {
-		return nil, "", ErrClosed
-	}
-	if full {
-		return nil, "", ErrStageFull
+	if err != nil {
+		return nil, "", err
 	}
 	pc, err := st.engine.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
@@ -115,22 +173,35 @@ func (st *Stage) Join(ctx context.Context, offer []byte, j Joiner) (*Speaker, st
 		return nil, "", err
 	}
 	st.mu.Lock()
-	if st.closed {
+	if err := st.refuseLocked(j); err != nil {
 		st.mu.Unlock()
 		pc.Close()
-		return nil, "", ErrClosed
+		return nil, "", err
 	}
-	if len(st.speakers) >= st.max {
-		st.mu.Unlock()
-		pc.Close()
-		return nil, "", ErrStageFull
+	// One session per invite: a new join replaces the old one, as a
+	// reconnect does.
+	var replaced []*Speaker
+	if j.Invite != "" {
+		st.speakers = slices.DeleteFunc(st.speakers, func(s *Speaker) bool {
+			if s.joiner.Invite != j.Invite {
+				return false
+			}
+			replaced = append(replaced, s)
+			st.detachLocked(s)
+			return true
+		})
 	}
 	st.speakers = append(st.speakers, sp)
 	if st.mix != nil {
 		sp.sink.Store(&sinkBox{st.mix.Add(sp.ID)})
 	}
+	st.publishMuteLocked(sp)
 	st.rewireLocked()
 	st.mu.Unlock()
+	for _, old := range replaced {
+		st.log.Info("speaker replaced by a new session", "speaker", old.ID, "by", sp.ID)
+		old.Close()
+	}
 	st.log.Info("speaker joined", "speaker", sp.ID, "role", j.Role)
 	return sp, answer, nil
 }
@@ -147,6 +218,7 @@ func drainRTCP(s *webrtc.RTPSender) {
 // rewireLocked assigns listening slots: each speaker hears the others,
 // keeping existing assignments and filling free slots in join order.
 func (st *Stage) rewireLocked() {
+	st.version.Add(1)
 	present := make(map[string]bool, len(st.speakers))
 	for _, s := range st.speakers {
 		present[s.ID] = true
@@ -195,9 +267,7 @@ func (st *Stage) remove(sp *Speaker) bool {
 		return false
 	}
 	st.speakers = slices.Delete(st.speakers, i, i+1)
-	if st.mix != nil {
-		st.mix.Remove(sp.ID)
-	}
+	st.detachLocked(sp)
 	st.rewireLocked()
 	st.mu.Unlock()
 	return true
@@ -221,28 +291,81 @@ func (st *Stage) Speakers() []SpeakerInfo {
 	defer st.mu.Unlock()
 	out := make([]SpeakerInfo, len(st.speakers))
 	for i, s := range st.speakers {
-		out[i] = s.Info()
+		out[i] = st.infoLocked(s)
 	}
 	return out
 }
 
-// SetMuted mutes or unmutes a speaker in the mix and in forwarding.
-func (st *Stage) SetMuted(id string, muted bool) error {
-	sp, err := st.Speaker(id)
-	if err != nil {
-		return err
-	}
-	sp.muted.Store(muted)
+// Info describes the speaker with id.
+func (st *Stage) Info(id string) (SpeakerInfo, error) {
 	st.mu.Lock()
-	if st.mix != nil {
-		st.mix.SetMuted(id, muted)
+	defer st.mu.Unlock()
+	for _, s := range st.speakers {
+		if s.ID == id {
+			return st.infoLocked(s), nil
+		}
 	}
-	st.mu.Unlock()
-	return nil
+	return SpeakerInfo{}, ErrNoSpeaker
 }
 
-// Kick removes a speaker from the stage and closes its connection.
-func (st *Stage) Kick(id string) error {
+func (st *Stage) infoLocked(s *Speaker) SpeakerInfo {
+	return SpeakerInfo{ID: s.ID, Name: s.joiner.Name, Role: s.joiner.Role, Invite: s.joiner.Invite,
+		SelfMuted: s.selfMuted, HostMuted: st.hostMuted[muteKey(s)], Joined: s.joined}
+}
+
+// publishMuteLocked hands the speaker's read loop and the mixer whether
+// the speaker is heard.
+func (st *Stage) publishMuteLocked(s *Speaker) {
+	st.version.Add(1)
+	silent := s.selfMuted || st.hostMuted[muteKey(s)]
+	s.silent.Store(silent)
+	if st.mix != nil {
+		st.mix.SetMuted(s.ID, silent)
+	}
+}
+
+// detachLocked takes s out of the mixer, forgetting its mute there.
+func (st *Stage) detachLocked(s *Speaker) {
+	if st.mix != nil {
+		st.mix.SetMuted(s.ID, false)
+		st.mix.Remove(s.ID)
+	}
+}
+
+// SetSelfMuted sets a speaker's own mute and returns the speaker as it is
+// now: a host mute stays whatever the speaker does.
+func (st *Stage) SetSelfMuted(id string, muted bool) (SpeakerInfo, error) {
+	return st.change(id, func(s *Speaker) { s.selfMuted = muted })
+}
+
+// SetHostMuted sets the host's mute of a speaker, kept for every session
+// of the speaker's invite until the host lifts it.
+func (st *Stage) SetHostMuted(id string, muted bool) (SpeakerInfo, error) {
+	return st.change(id, func(s *Speaker) {
+		if muted {
+			st.hostMuted[muteKey(s)] = true
+		} else {
+			delete(st.hostMuted, muteKey(s))
+		}
+	})
+}
+
+func (st *Stage) change(id string, do func(*Speaker)) (SpeakerInfo, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, s := range st.speakers {
+		if s.ID == id {
+			do(s)
+			st.publishMuteLocked(s)
+			return st.infoLocked(s), nil
+		}
+	}
+	return SpeakerInfo{}, ErrNoSpeaker
+}
+
+// Leave takes a speaker off the stage at their own request: they may join
+// again with the same invite.
+func (st *Stage) Leave(id string) error {
 	sp, err := st.Speaker(id)
 	if err != nil {
 		return err
@@ -251,9 +374,36 @@ func (st *Stage) Kick(id string) error {
 	return nil
 }
 
-// KickInvite removes every speaker that joined with invite id.
-func (st *Stage) KickInvite(invite string) {
+// Remove takes a speaker off the stage at the host's request. A speaker
+// who joined with an invite is barred: the invite's joins are refused from
+// now on. It returns who was removed.
+func (st *Stage) Remove(id string) (SpeakerInfo, error) {
 	st.mu.Lock()
+	var found *Speaker
+	for _, s := range st.speakers {
+		if s.ID == id {
+			found = s
+		}
+	}
+	if found == nil {
+		st.mu.Unlock()
+		return SpeakerInfo{}, ErrNoSpeaker
+	}
+	info := st.infoLocked(found)
+	st.mu.Unlock()
+	if info.Invite != "" {
+		st.Bar(info.Invite)
+	} else {
+		found.Close()
+	}
+	return info, nil
+}
+
+// Bar removes every session of invite and refuses its joins from now on,
+// including joins already negotiating.
+func (st *Stage) Bar(invite string) {
+	st.mu.Lock()
+	st.barred[invite] = true
 	var gone []*Speaker
 	for _, s := range st.speakers {
 		if s.joiner.Invite == invite {
@@ -267,15 +417,13 @@ func (st *Stage) KickInvite(invite string) {
 }
 
 // AttachMix connects the stage to a mixer (when the space goes live); nil
-// detaches it. Speakers already on stage are added with their mute state.
+// detaches it.
 func (st *Stage) AttachMix(m Mix) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.mix != nil {
-		for _, s := range st.speakers {
-			st.mix.Remove(s.ID)
-			s.sink.Store(nil)
-		}
+	for _, s := range st.speakers {
+		st.detachLocked(s)
+		s.sink.Store(nil)
 	}
 	st.mix = m
 	if m == nil {
@@ -283,13 +431,13 @@ func (st *Stage) AttachMix(m Mix) {
 	}
 	for _, s := range st.speakers {
 		s.sink.Store(&sinkBox{m.Add(s.ID)})
-		if s.muted.Load() {
-			m.SetMuted(s.ID, true)
-		}
+		m.SetMuted(s.ID, s.silent.Load())
 	}
 }
 
-// Close removes every speaker and refuses new ones. Safe to call twice.
+// Close removes every speaker and refuses new ones, and returns when
+// every speaker's connection is closed. Safe to call twice; not from a
+// pion callback.
 func (st *Stage) Close() {
 	st.mu.Lock()
 	st.closed = true
@@ -298,4 +446,7 @@ func (st *Stage) Close() {
 	for _, s := range all {
 		s.Close()
 	}
+	// Every Speaker.Close has started its closer by now (closeOnce), and
+	// no speaker can join a closed stage.
+	st.closing.Wait()
 }

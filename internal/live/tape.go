@@ -11,11 +11,11 @@ import (
 	"github.com/podium-live/podium/internal/record"
 )
 
-// tape is the recording side of a live room: it feeds the mixed frames to a
+// tape is the recording side of a live venue: it feeds the mixed frames to a
 // record.Recorder and keeps trying to start one when storage refuses.
 //
 // frame runs on the mixer goroutine and only reads atomics and the names
-// map; start and close run on the room's goroutines.
+// map; start and close run on the venue's goroutines.
 type tape struct {
 	store record.Storage
 	id    string

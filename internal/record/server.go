@@ -48,7 +48,8 @@ const (
 // fMP4 segments in the live stream's format, and the Ogg Opus download.
 // It holds no per-listener state.
 //
-// Concurrency: mu guards recs, segs, complete, completeFn and built;
+// Concurrency: mu guards recs, segs, complete and built (completeFn is
+// set once by NewServer);
 // nothing is done under mu but map and list operations. dlMu serializes
 // download builds (one at a time per server: each is a full read of a
 // recording). Lock order: dlMu before mu. Loaded Recordings and segment
@@ -94,8 +95,10 @@ type download struct {
 }
 
 // NewServer returns a Server reading from st, asking policy on every
-// request. log may be nil.
-func NewServer(st Storage, policy Policy, log *slog.Logger) *Server {
+// request. complete (may be nil) is asked for spaces SetComplete was never
+// called for (e.g. after a restart); it must be cheap and safe for
+// concurrent use. log may be nil.
+func NewServer(st Storage, policy Policy, complete func(spaceID string) bool, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -104,7 +107,7 @@ func NewServer(st Storage, policy Policy, log *slog.Logger) *Server {
 		panic(err) // depends on constants only
 	}
 	return &Server{
-		st: st, policy: policy, log: log,
+		st: st, policy: policy, log: log, completeFn: complete,
 		init: init, initCL: []string{strconv.Itoa(len(init))},
 		recs:     newLRU[string, *Recording](recCacheEntries, func(*Recording) int64 { return 1 }),
 		segs:     newLRU[segKey, *segEntry](segCacheBytes, func(e *segEntry) int64 { return int64(len(e.body)) + 64 }),
@@ -124,15 +127,6 @@ func (s *Server) SetComplete(spaceID string, complete bool) {
 	s.complete[spaceID] = complete
 }
 
-// SetCompleteFunc installs a fallback asked for spaces SetComplete was
-// never called for (e.g. after a restart). It must be cheap and safe for
-// concurrent use.
-func (s *Server) SetCompleteFunc(f func(spaceID string) bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.completeFn = f
-}
-
 // Forget drops cached state of spaceID (after deletion, or when a
 // session ends).
 func (s *Server) Forget(spaceID string) {
@@ -146,7 +140,7 @@ func (s *Server) Forget(spaceID string) {
 func (s *Server) isComplete(id string) bool {
 	s.mu.Lock()
 	c, ok := s.complete[id]
-	fn := s.completeFn
+	fn := s.completeFn // set once by NewServer
 	asked, recently := s.notYet[id]
 	s.mu.Unlock()
 	if ok || fn == nil || (recently && time.Since(asked) < time.Second) {

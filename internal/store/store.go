@@ -77,6 +77,8 @@ CREATE TABLE token_slots (
 	token_id TEXT NOT NULL,
 	until INTEGER NOT NULL
 );
+`, `
+ALTER TABLE recordings ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 `}
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -181,16 +183,26 @@ func (s *SQLite) CreateSpace(ctx context.Context, sp space.Space) error {
 	return nil
 }
 
-// UpdateSpace writes a space's state and times.
-func (s *SQLite) UpdateSpace(ctx context.Context, sp space.Space) error {
+// ErrConflict means a conditional update found the row changed since it
+// was read: read again and retry the change.
+var ErrConflict = errors.New("store: changed concurrently")
+
+// UpdateSpace writes a space's state and times if its state is still from
+// (compare-and-set: two nodes, or two requests, cannot both move a space
+// out of the same state). A space that is gone is space.ErrNotFound; one
+// whose state is no longer from is ErrConflict.
+func (s *SQLite) UpdateSpace(ctx context.Context, sp space.Space, from space.State) error {
 	res, err := s.db.ExecContext(ctx,
-		`UPDATE spaces SET state=?, started_at=?, ended_at=?, title=?, description=?, scheduled_start=?, record=? WHERE id=?`,
-		string(sp.State), unix(sp.StartedAt), unix(sp.EndedAt), sp.Title, sp.Description, unix(sp.ScheduledStart), sp.Record, sp.ID)
+		`UPDATE spaces SET state=?, started_at=?, ended_at=?, title=?, description=?, scheduled_start=?, record=? WHERE id=? AND state=?`,
+		string(sp.State), unix(sp.StartedAt), unix(sp.EndedAt), sp.Title, sp.Description, unix(sp.ScheduledStart), sp.Record, sp.ID, string(from))
 	if err != nil {
 		return fmt.Errorf("store: update space: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return space.ErrNotFound
+		if _, err := s.Space(ctx, sp.ID); err != nil {
+			return err
+		}
+		return ErrConflict
 	}
 	return nil
 }

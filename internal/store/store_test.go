@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,8 +34,12 @@ func TestSpaces(t *testing.T) {
 	if err := sp.Start(now); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.UpdateSpace(ctx, sp); err != nil {
+	if err := s.UpdateSpace(ctx, sp, space.Scheduled); err != nil {
 		t.Fatal(err)
+	}
+	// A second change from the state it had before is refused.
+	if err := s.UpdateSpace(ctx, sp, space.Scheduled); !errors.Is(err, ErrConflict) {
+		t.Fatalf("update from a stale state = %v, want ErrConflict", err)
 	}
 	got, err := s.Space(ctx, sp.ID)
 	if err != nil {
@@ -50,7 +56,7 @@ func TestSpaces(t *testing.T) {
 		t.Fatalf("unknown space error = %v", err)
 	}
 	other := space.Space{ID: "sp_missing"}
-	if err := s.UpdateSpace(ctx, other); !errors.Is(err, space.ErrNotFound) {
+	if err := s.UpdateSpace(ctx, other, space.Scheduled); !errors.Is(err, space.ErrNotFound) {
 		t.Fatalf("update unknown = %v", err)
 	}
 }
@@ -113,12 +119,18 @@ func TestRecordingState(t *testing.T) {
 	if err != nil || r.Public(now) || r.Deleted() {
 		t.Fatalf("fresh recording = %+v, %v; want private", r, err)
 	}
-	r.Publish(now.Add(time.Hour), now)
-	if err := s.SaveRecording(ctx, r); err != nil {
+	if _, err := s.UpdateRecording(ctx, sp.ID, func(r *space.Recording) error { return r.Publish(now.Add(time.Hour), now) }); err != nil {
 		t.Fatal(err)
 	}
-	r.Delete("operator", now)
-	s.SaveRecording(ctx, r)
+	if _, err := s.UpdateRecording(ctx, sp.ID, func(r *space.Recording) error { return r.Delete("operator", now) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateRecording(ctx, sp.ID, func(r *space.Recording) error { return r.Publish(time.Time{}, now) }); !errors.Is(err, space.ErrRecordingDeleted) {
+		t.Fatalf("publish after delete = %v, want ErrRecordingDeleted", err)
+	}
+	if ids, err := s.DeletedRecordings(ctx); err != nil || len(ids) != 1 || ids[0] != sp.ID {
+		t.Fatalf("DeletedRecordings = %v, %v; want [%s]", ids, err, sp.ID)
+	}
 	got2, _ := s.Recording(ctx, sp.ID)
 	if !got2.Deleted() || got2.DeletedBy != "operator" || !got2.DeletedAt.Equal(now.UTC()) {
 		t.Fatalf("Recording after delete = %+v", got2)
@@ -134,5 +146,59 @@ func TestMigrationsIdempotent(t *testing.T) {
 			t.Fatalf("open #%d: %v", i+1, err)
 		}
 		s.Close()
+	}
+}
+
+// TestRecordingChangesRace: concurrent publish, unpublish and delete of one
+// recording end in one consistent state: once a delete is written nothing
+// publishes it again, and every change that reported success was applied
+// to the state it read (the version counts them all).
+func TestRecordingChangesRace(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	now := time.Now().Truncate(time.Millisecond)
+	for round := range 5 {
+		sp, _ := space.New("Race", "", time.Time{}, now)
+		if err := s.CreateSpace(ctx, sp); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var applied, deletes atomic.Int64
+		for i := range 24 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				change := func(r *space.Recording) error { return r.Publish(time.Time{}, now) }
+				switch i % 3 {
+				case 1:
+					change = func(r *space.Recording) error { return r.Unpublish() }
+				case 2:
+					if i == 14 {
+						change = func(r *space.Recording) error { return r.Delete("host", now) }
+					}
+				}
+				_, err := s.UpdateRecording(ctx, sp.ID, change)
+				switch {
+				case err == nil:
+					applied.Add(1)
+					if i == 14 {
+						deletes.Add(1)
+					}
+				case !errors.Is(err, space.ErrRecordingDeleted):
+					t.Errorf("change %d: %v", i, err)
+				}
+			}()
+		}
+		wg.Wait()
+		r, version, err := s.recording(ctx, sp.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if deletes.Load() != 1 || !r.Deleted() || r.Public(now) || !r.PublishedAt.IsZero() {
+			t.Fatalf("round %d: after the race %+v (deletes %d), want deleted and private", round, r, deletes.Load())
+		}
+		if version != applied.Load() {
+			t.Fatalf("round %d: version %d after %d successful changes: a change was lost", round, version, applied.Load())
+		}
 	}
 }

@@ -342,8 +342,15 @@ async function setMuted(next) {
   if (!next) $('#host-muted').hidden = true;
   applyLocalMute();
   try {
-    await api('POST', `/api/spaces/${sp}/speakers/${encodeURIComponent(myId)}/mute`, { token, body: { muted: next } });
+    const res = await api('POST', `/api/spaces/${sp}/speakers/${encodeURIComponent(myId)}/mute`, { token, body: { muted: next } });
     mutedByServer = next;
+    if (!next && res && res.host_muted) {
+      // Only the host lifts their mute: stay muted and say so.
+      muted = true;
+      mutedByServer = true;
+      applyLocalMute();
+      $('#host-muted').hidden = false;
+    }
   } catch (err) {
     muted = prev;
     applyLocalMute();
@@ -373,13 +380,14 @@ async function pollLive(signal) {
   if (me) {
     seenOnStage = true;
     missingPolls = 0;
-    if (me.muted && !muted) {
+    const byHost = typeof me.host_muted === 'boolean' ? me.host_muted : me.muted;
+    if (byHost && !muted) {
       // Muted by the host: reflect it locally (and stop sending).
       muted = true;
       mutedByServer = true;
       applyLocalMute();
       $('#host-muted').hidden = false;
-    } else if (!me.muted && mutedByServer && muted) {
+    } else if (!byHost && mutedByServer && muted) {
       // Unmuted on the server side: follow, keep the track muted until the
       // speaker chooses, but drop the notice.
       mutedByServer = false;

@@ -1,0 +1,207 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/podium-live/podium/internal/hls"
+	"github.com/podium-live/podium/internal/ingest"
+	"github.com/podium-live/podium/internal/mix"
+	"github.com/podium-live/podium/internal/space"
+)
+
+// venue is the runtime of one space open on this node: its stage always,
+// and while live its mixer, HLS stream and recording tape. (Waiting rooms
+// are admission's, not this.)
+type venue struct {
+	rt    *Runtime
+	id    string
+	stage *ingest.Stage
+
+	mu sync.Mutex // guards the fields below
+	// mixer, stream, cancel and done are set while the space is live.
+	mixer  *mix.Mixer
+	stream *hls.Stream
+	cancel context.CancelFunc
+	done   chan struct{}
+	// tape records the mix; nil when the space is not recorded.
+	tape *tape
+	// closed is set by close: the venue never goes live again.
+	closed bool
+	// status is the prebuilt /live JSON, the state and stage version it
+	// shows, and when it was built.
+	status      []byte
+	statusAt    time.Time
+	statusState space.State
+	statusStage uint64
+}
+
+func newVenue(rt *Runtime, id string) *venue {
+	return &venue{rt: rt, id: id, stage: rt.engine.NewStage(id, rt.cfg.MaxSpeakers)}
+}
+
+// mixAdapter lets the stage feed a mix.Mixer.
+type mixAdapter struct{ m *mix.Mixer }
+
+func (a mixAdapter) Add(id string) ingest.PacketSink { return a.m.AddSource(id) }
+func (a mixAdapter) Remove(id string)                { a.m.RemoveSource(id) }
+func (a mixAdapter) SetMuted(id string, muted bool)  { a.m.SetMuted(id, muted) }
+
+// goLive starts the mixer and stream. Idempotent. The mixer, stream and
+// tape are built without v.mu (a scrape of the runtime's counters waits on
+// it under Runtime.mu) and installed under it; a space's goLive calls are
+// serialized by its transition lock.
+func (v *venue) goLive(sp space.Space) error {
+	v.mu.Lock()
+	done := v.mixer != nil || v.closed
+	v.mu.Unlock()
+	if done {
+		return nil
+	}
+	rt := v.rt
+	stream := hls.NewStream(sp.ID, sp.StartedAt, time.Now(), rt.cfg.HLS)
+	var tp *tape
+	if sp.Record && rt.rec != nil {
+		tp = newTape(rt.rec, sp.ID, rt.cfg.Record, rt.log)
+		for _, s := range v.stage.Speakers() {
+			tp.names.Store(s.ID, s.Name)
+		}
+	}
+	var m *mix.Mixer
+	m, err := mix.New(rt.cfg.Mix, func(_ int64, pkt []byte) {
+		stream.WriteFrame(pkt)
+		if tp != nil {
+			tp.frame(m, pkt)
+		}
+	}, rt.log.With("space", sp.ID))
+	if err != nil {
+		if tp != nil {
+			tp.close()
+		}
+		return err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.mixer != nil || v.closed {
+		if tp != nil {
+			tp.close()
+		}
+		return nil
+	}
+	v.tape = tp
+	ctx, cancel := context.WithCancel(context.Background())
+	v.mixer, v.stream, v.cancel, v.done = m, stream, cancel, make(chan struct{})
+	rt.hls.Add(stream)
+	v.stage.AttachMix(mixAdapter{m})
+	go func(done chan struct{}) {
+		defer close(done)
+		if err := m.Run(ctx); err != nil {
+			rt.log.Error("mixer stopped", "space", v.id, "err", err)
+		}
+	}(v.done)
+	v.status = nil
+	return nil
+}
+
+// close releases the venue and returns its mixer's final counters. ended
+// says the space ended (the stream gets its end marker); otherwise the
+// node is shutting down and the space resumes on restart.
+func (v *venue) close(ended bool) mix.Stats {
+	v.stage.Close()
+	v.mu.Lock()
+	cancel, done, stream, tp, m := v.cancel, v.done, v.stream, v.tape, v.mixer
+	v.mixer, v.cancel, v.tape, v.closed = nil, nil, nil, true
+	v.mu.Unlock()
+	v.stage.AttachMix(nil)
+	var final mix.Stats
+	if cancel != nil {
+		cancel()
+		<-done
+		final = m.Stats()
+	}
+	if tp != nil {
+		tp.close() // after the mixer stopped: no frame can follow
+	}
+	if stream != nil {
+		stream.Close()
+		if ended {
+			// Keep serving the final playlist for players that are
+			// still catching up; the recording takes over.
+			time.AfterFunc(time.Minute, func() { v.rt.hls.Remove(v.id) })
+		} else {
+			v.rt.hls.Remove(v.id)
+		}
+	}
+	return final
+}
+
+// mixStats reads the mixer's counters; zero when not live.
+func (v *venue) mixStats() (mix.Stats, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.mixer == nil {
+		return mix.Stats{}, false
+	}
+	return v.mixer.Stats(), true
+}
+
+// LiveStatus is the /live document.
+type LiveStatus struct {
+	State     space.State    `json:"state"`
+	Listeners int            `json:"listeners"`
+	Speakers  []SpeakerState `json:"speakers"`
+	Recorded  bool           `json:"recorded"`
+	// RecordingError is set while the recording is failing (e.g. disk full).
+	RecordingError string `json:"recording_error,omitempty"`
+}
+
+// SpeakerState is one speaker in LiveStatus.
+type SpeakerState struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Role string `json:"role"`
+	// Muted says the speaker is not heard: SelfMuted (their own) or
+	// HostMuted (the host's, which only the host lifts).
+	Muted     bool    `json:"muted"`
+	SelfMuted bool    `json:"self_muted"`
+	HostMuted bool    `json:"host_muted"`
+	Level     float32 `json:"level"`
+	Speaking  bool    `json:"speaking"`
+}
+
+// statusJSON returns the live status, rebuilt when the state or the stage
+// changed and otherwise at most every maxAge, so that a crowd polling it
+// costs one build per interval.
+func (v *venue) statusJSON(state space.State, maxAge time.Duration) []byte {
+	now := time.Now()
+	stageVersion := v.stage.Version()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.status != nil && now.Sub(v.statusAt) < maxAge && v.statusState == state && v.statusStage == stageVersion {
+		return v.status
+	}
+	st := LiveStatus{State: state, Speakers: []SpeakerState{}}
+	levels := map[string]mix.Level{}
+	if v.mixer != nil {
+		for _, l := range v.mixer.Levels() {
+			levels[l.ID] = l
+		}
+	}
+	if v.stream != nil {
+		st.Listeners = v.stream.ListenerEstimate()
+	}
+	if v.tape != nil {
+		st.Recorded = true
+		st.RecordingError = v.tape.problem()
+	}
+	for _, sp := range v.stage.Speakers() {
+		l := levels[sp.ID]
+		st.Speakers = append(st.Speakers, SpeakerState{ID: sp.ID, Name: sp.Name, Role: sp.Role,
+			Muted: sp.Muted(), SelfMuted: sp.SelfMuted, HostMuted: sp.HostMuted, Level: l.Level, Speaking: l.Speaking && !sp.Muted()})
+	}
+	v.status, _ = json.Marshal(st)
+	v.statusAt, v.statusState, v.statusStage = now, state, stageVersion
+	return v.status
+}
