@@ -3,6 +3,7 @@ package hls
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -71,7 +72,9 @@ func TestServeHeaders(t *testing.T) {
 }
 
 func TestServeErrors(t *testing.T) {
-	f := newFixture(t, Config{}, 800) // segments 0-7, window 2-7, next part 8.0
+	// Segments 0-7: the playlist lists 6 and 7, segments 2-5 are retired
+	// but still served, 0 and 1 are gone; the next part is 8.0.
+	f := newFixture(t, Config{WindowSegments: 2}, 800)
 	tests := []struct {
 		method, target string
 		code           int
@@ -81,14 +84,16 @@ func TestServeErrors(t *testing.T) {
 		{"GET", "/hls/sp_1/index.m3u8?_HLS_msn=8&_HLS_part=-1", 400},
 		{"GET", "/hls/sp_1/index.m3u8?_HLS_msn=8&_HLS_skip=maybe", 400},
 		{"GET", "/hls/sp_1/index.m3u8?_HLS_msn=1000", 400},
-		{"GET", "/hls/sp_1/index.m3u8?_HLS_msn=9&_HLS_part=2", 400}, // 12 parts ahead of the newest (7.9)
+		{"GET", "/hls/sp_1/index.m3u8?_HLS_msn=10", 400},            // three segments past the last complete (7)
+		{"GET", "/hls/sp_1/index.m3u8?_HLS_msn=9&_HLS_part=5", 400}, // 16 parts past the newest (7.9), limit 15
+		{"GET", "/hls/sp_1/9.5.m4s", 400},
 		{"GET", "/hls/sp_1/50.0.m4s", 400},
 		{"GET", "/hls/sp_1/50.m4s", 400},
 		{"GET", "/hls/nope/index.m3u8", 404},
 		{"GET", "/hls/nope/init.mp4", 404},
 		{"GET", "/hls/sp_1/index.m3u", 404},
 		{"GET", "/hls/sp_1/foo", 404},
-		{"GET", "/hls/sp_1/1.0.m4s", 404}, // left the window
+		{"GET", "/hls/sp_1/1.0.m4s", 404}, // left the playlist too long ago
 		{"GET", "/hls/sp_1/1.m4s", 404},
 		{"GET", "/hls/sp_1/3.10.m4s", 404},
 		{"GET", "/hls/sp_1/3.01.m4s", 404},
@@ -109,6 +114,15 @@ func TestServeErrors(t *testing.T) {
 		if rec.Header().Get("Access-Control-Allow-Origin") != "*" || rec.Body.Len() == 0 || rec.Body.Len() > 100 {
 			t.Errorf("%s %s: headers %v body %q", tt.method, tt.target, rec.Header(), rec.Body)
 		}
+		var body struct{ Error, Code string }
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error == "" || body.Code == "" ||
+			rec.Header().Get("Content-Type") != "application/json" || rec.Header().Get("Content-Length") != itoa(rec.Body.Len()) {
+			t.Errorf("%s %s: not a JSON error: %v %q %v", tt.method, tt.target, err, rec.Body, rec.Header())
+		}
+		if want := map[int]string{404: "not_found", 405: "method_not_allowed"}[rec.Code]; want != "" &&
+			body.Code != want && body.Code != "not_live" {
+			t.Errorf("%s %s: code %q, want %q", tt.method, tt.target, body.Code, want)
+		}
 		if rec.Code == 400 && rec.Header().Get("Cache-Control") != "no-store" {
 			t.Errorf("%s %s: cacheable 400", tt.method, tt.target)
 		}
@@ -117,13 +131,13 @@ func TestServeErrors(t *testing.T) {
 		t.Errorf("405 without Allow: %v", rec.Header())
 	}
 	st := f.srv.Stats()
-	if st.Rejected != 8 || st.NotFound != 9 || st.MethodNotAllowed != 4 {
+	if st.Rejected != 10 || st.NotFound != 9 || st.MethodNotAllowed != 4 {
 		t.Errorf("stats = %+v", st)
 	}
 }
 
 func TestServeOldMSNGetsCurrent(t *testing.T) {
-	f := newFixture(t, Config{}, 800)
+	f := newFixture(t, Config{WindowSegments: 6}, 800)
 	rec := f.do("GET", "/hls/sp_1/index.m3u8?_HLS_msn=0&_HLS_part=3")
 	if rec.Code != 200 || !bytes.Equal(rec.Body.Bytes(), f.st.current().playlist.b) {
 		t.Errorf("old msn: %d, not the current playlist", rec.Code)
