@@ -97,6 +97,11 @@ func TestServeAllocs(t *testing.T) {
 		"/hls/sp_1/index.m3u8?_HLS_msn=7&_HLS_part=9",
 		"/hls/sp_1/index.m3u8?_HLS_msn=99&_HLS_part=0",
 		"/hls/sp_1/1.0.m4s",
+		"/hls/sp_1/index.m3u8?_HLS_msn=abc",
+		"/hls/sp_1/index.m3u8?_HLS_msn=7&_HLS_part=999999",
+		"/hls/sp_1/99.0.m4s",
+		"/hls/sp_1/99.m4s",
+		"/hls/nope/index.m3u8",
 	} {
 		req := httptest.NewRequest("GET", target, nil)
 		n := testing.AllocsPerRun(100, func() {

@@ -368,3 +368,87 @@ func TestServerRegistry(t *testing.T) {
 		t.Error("Remove did not remove")
 	}
 }
+
+// TestRetiredSegmentsServed checks RFC 8216bis §6.2.2: a segment removed
+// from the playlist stays available for its duration plus the duration of
+// the playlist it was last in, and memory stays bounded after that.
+func TestRetiredSegmentsServed(t *testing.T) {
+	f := newFixture(t, Config{}, 1100) // 11 segments: the playlist lists 1-10
+	sn := f.st.current()
+	seg0 := append([]byte(nil), sn.retired[0].data.b...)
+	part3 := append([]byte(nil), sn.retired[0].parts[3].data.b...)
+	if strings.Contains(string(sn.playlist.b), "\n0.m4s\n") || sn.firstMSN != 1 {
+		t.Fatalf("segment 0 still listed (first msn %d)", sn.firstMSN)
+	}
+	// The longest playlist that listed segment 0 was 10 segments and 9
+	// parts (21.8 s); with its own 2 s it must stay until 23.8 s of media
+	// after its removal, i.e. through frame 1100+1190.
+	check := func(wantCode int) {
+		t.Helper()
+		for target, want := range map[string][]byte{"/hls/sp_1/0.m4s": seg0, "/hls/sp_1/0.3.m4s": part3} {
+			rec := f.do("GET", target)
+			if rec.Code != wantCode || (wantCode == 200 && !bytes.Equal(rec.Body.Bytes(), want)) {
+				t.Fatalf("after %d frames %s: %d, want %d", f.next, target, rec.Code, wantCode)
+			}
+		}
+	}
+	check(200)
+	f.feed(1190)
+	check(200)
+	if rec := f.do("GET", "/hls/sp_1/index.m3u8?_HLS_msn=0&_HLS_part=3"); rec.Code != 200 ||
+		!bytes.Equal(rec.Body.Bytes(), f.st.current().playlist.b) {
+		t.Errorf("blocking reload for a retired part: %d, not the current playlist", rec.Code)
+	}
+	f.feed(5000)
+	check(404)
+	if n := len(f.st.current().retired); n != f.st.keepRetired || n != DefaultWindowSegments+2 {
+		t.Errorf("%d retired segments kept, want %d", n, DefaultWindowSegments+2)
+	}
+	for _, seg := range f.st.current().retired {
+		for _, p := range seg.parts {
+			if p.playlist != nil || p.delta != nil {
+				t.Fatal("a retired part keeps its playlist versions")
+			}
+		}
+	}
+}
+
+// TestHoldLimits checks both sides of RFC 8216bis §6.2.5.2: requests up
+// to two segments past the last complete one, and within the Advance Part
+// Limit (3 s / 200 ms = 15 parts), are held until the media exists; one
+// further is refused at once (TestServeErrors).
+func TestHoldLimits(t *testing.T) {
+	f := newFixture(t, Config{}, 800) // segments 0-7, newest part 7.9
+	if f.st.advanceParts != 15 {
+		t.Fatalf("advance part limit %d, want 15", f.st.advanceParts)
+	}
+	ts := httptest.NewServer(f.srv)
+	defer ts.Close()
+	ctx := t.Context()
+	held := map[string]<-chan result{}
+	for _, target := range []string{
+		"/hls/sp_1/index.m3u8?_HLS_msn=9",           // last complete + 2
+		"/hls/sp_1/index.m3u8?_HLS_msn=9&_HLS_part=4", // 15 parts past 7.9
+		"/hls/sp_1/9.4.m4s",
+		"/hls/sp_1/9.m4s",
+	} {
+		held[target] = get(ctx, ts.URL+target)
+	}
+	for target, ch := range held {
+		expectPending(t, ch, target)
+	}
+	for _, target := range []string{"/hls/sp_1/index.m3u8?_HLS_msn=10", "/hls/sp_1/index.m3u8?_HLS_msn=9&_HLS_part=5", "/hls/sp_1/9.5.m4s", "/hls/sp_1/10.m4s"} {
+		if rec := f.do("GET", target); rec.Code != 400 {
+			t.Errorf("%s: %d, want 400 at once", target, rec.Code)
+		}
+	}
+	f.feed(200) // segments 8 and 9
+	for target, ch := range held {
+		if r := expectResult(t, ch, target); r.code != 200 {
+			t.Errorf("%s: %d after the media appeared", target, r.code)
+		}
+	}
+	if r := f.do("GET", "/hls/sp_1/index.m3u8?_HLS_msn=9"); !strings.Contains(r.Body.String(), "\n9.m4s\n") {
+		t.Errorf("msn 9 answered without segment 9:\n%s", r.Body)
+	}
+}

@@ -315,3 +315,27 @@ func TestListenerEstimate(t *testing.T) {
 		t.Errorf("ListenerEstimate() = %d, want about 100", got)
 	}
 }
+
+// TestFreshStartNoDiscontinuity: a stream made just after its space went
+// live starts on the next segment boundary but is nobody's continuation, so
+// it carries no EXT-X-DISCONTINUITY; one made a part duration or more
+// later may follow an earlier incarnation and keeps it.
+func TestFreshStartNoDiscontinuity(t *testing.T) {
+	for _, tt := range []struct {
+		after time.Duration
+		disc  bool
+	}{{0, false}, {50 * time.Millisecond, false}, {199 * time.Millisecond, false}, {200 * time.Millisecond, true}, {7 * time.Second, true}} {
+		s := NewStream("sp_1", t0, t0.Add(tt.after), Config{})
+		next := 0
+		feed(s, &next, 300)
+		pl := s.current().playlist.b
+		m := parseMedia(t, pl)
+		got := strings.Contains(string(pl), "#EXT-X-DISCONTINUITY\n")
+		if got != tt.disc || m.Segments[0].Discontinuity != tt.disc {
+			t.Errorf("stream made %v after going live: discontinuity %v, want %v\n%s", tt.after, got, tt.disc, pl)
+		}
+		if !tt.disc && (m.DiscontinuitySequence == nil || *m.DiscontinuitySequence != 0) {
+			t.Errorf("fresh stream %v: discontinuity sequence %v, want 0", tt.after, m.DiscontinuitySequence)
+		}
+	}
+}
