@@ -427,7 +427,7 @@ func TestHoldLimits(t *testing.T) {
 	ctx := t.Context()
 	held := map[string]<-chan result{}
 	for _, target := range []string{
-		"/hls/sp_1/index.m3u8?_HLS_msn=9",           // last complete + 2
+		"/hls/sp_1/index.m3u8?_HLS_msn=9",             // last complete + 2
 		"/hls/sp_1/index.m3u8?_HLS_msn=9&_HLS_part=4", // 15 parts past 7.9
 		"/hls/sp_1/9.4.m4s",
 		"/hls/sp_1/9.m4s",

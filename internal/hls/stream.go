@@ -131,7 +131,7 @@ type snapshot struct {
 	// retired are the newest segments that left the playlist, oldest first,
 	// ending at firstMSN-1: still served (RFC 8216bis §6.2.2), never listed.
 	retired  []*segment
-	nextAbs  uint64     // absolute index (msn*SegmentParts+part) of the next part to be published
+	nextAbs  uint64 // absolute index (msn*SegmentParts+part) of the next part to be published
 	closed   bool
 	playlist *blob         // current playlist; nil until the first segment completes
 	delta    *blob         // current delta update; nil when nothing can be skipped
