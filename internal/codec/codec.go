@@ -16,6 +16,8 @@ const (
 	FrameSamples = 960
 	// MaxPacket is large enough for any Opus packet podium produces or accepts.
 	MaxPacket = 1500
+	// DefaultBitrate is the encoder's target rate when none is given.
+	DefaultBitrate = 48000
 )
 
 // Encoder turns 20 ms mono float32 frames into Opus packets. It is not safe
@@ -25,10 +27,10 @@ type Encoder struct {
 }
 
 // NewEncoder returns a mono 48 kHz encoder tuned for speech at bitrate bits/s
-// (0 picks 48 kb/s).
+// (0 picks DefaultBitrate).
 func NewEncoder(bitrate int) (*Encoder, error) {
 	if bitrate == 0 {
-		bitrate = 48000
+		bitrate = DefaultBitrate
 	}
 	enc, err := gopus.NewEncoder(gopus.EncoderConfig{
 		SampleRate:  SampleRate,

@@ -131,7 +131,7 @@ func Default() Config {
 		LogLevel:  "info",
 		ICE:       ICE{Loopback: true},
 		Stage:     Stage{MaxSpeakers: 10},
-		HLS:       HLS{PartMillis: 200, SegmentParts: 10, WindowSegments: 6},
+		HLS:       HLS{PartMillis: 200, SegmentParts: 10, WindowSegments: 10}, // 20 s listed: deltas skip what is older than CAN-SKIP-UNTIL (12 s)
 		Admission: Admission{
 			AdmitRate: 200, TicketTTLSeconds: 600, PowDifficulty: 18, JoinsPerIP: 1, JoinsPerNet: 20,
 			MaxHeapMB: 4096, MaxGoroutines: 200000, TargetLatencyMS: 250, MaxCPUPercent: 85,

@@ -52,13 +52,13 @@ func (s *Stream) appendHeader(b []byte) []byte {
 }
 
 // discontinuitySequence is EXT-X-DISCONTINUITY-SEQUENCE for a window that
-// starts at firstMSN. A Stream that starts at msn k > 0 (a restart, or a
-// late first start) gives its segments discontinuity sequence number k,
+// starts at firstMSN. A resumed Stream (see NewStream) that starts at
+// msn k > 0 (a restart, or a late first start) gives its segments discontinuity sequence number k,
 // which grows with every restart since k does. While segment k, which
 // carries EXT-X-DISCONTINUITY, is still first in the window, the header is
 // k-1 and the tag makes it k.
 func (s *Stream) discontinuitySequence(segs []*segment) uint64 {
-	if s.startMSN == 0 {
+	if !s.resumed {
 		return 0
 	}
 	if len(segs) > 0 && segs[0].disc {

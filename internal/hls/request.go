@@ -1,6 +1,7 @@
 package hls
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 )
@@ -37,33 +38,43 @@ type request struct {
 	skip            bool // _HLS_skip=YES or v2
 }
 
-// reqError is a request rejected by the parser: a status and the short
-// text shown to the client. The values are package-level, so returning one
-// allocates nothing.
+// reqError is a request refused: a status and the JSON body shown to the
+// client, {"error": "<message>", "code": "<machine code>"} like the API's
+// (docs/API.md). The values are package-level and their bodies prebuilt,
+// so returning and writing one allocates nothing.
 type reqError struct {
 	status int
+	code   string
 	body   []byte
 	clen   []string
 }
 
-func newReqError(status int, msg string) *reqError {
-	return &reqError{status: status, body: []byte(msg), clen: []string{strconv.Itoa(len(msg))}}
+func newReqError(status int, code, msg string) *reqError {
+	b, err := json.Marshal(struct {
+		Error string `json:"error"`
+		Code  string `json:"code"`
+	}{msg, code})
+	if err != nil {
+		panic(err) // two strings always marshal
+	}
+	b = append(b, '\n')
+	return &reqError{status: status, code: code, body: b, clen: []string{strconv.Itoa(len(b))}}
 }
 
 func (e *reqError) Error() string { return string(e.body) }
 
 var (
-	errNotFound        = newReqError(404, "not found\n")
-	errBadMSN          = newReqError(400, "bad _HLS_msn: want a decimal media sequence number\n")
-	errBadPart         = newReqError(400, "bad _HLS_part: want a decimal part index\n")
-	errBadSkip         = newReqError(400, "bad _HLS_skip: want YES or v2\n")
-	errDuplicate       = newReqError(400, "repeated _HLS_ query parameter\n")
-	errPartWithoutMSN  = newReqError(400, "_HLS_part requires _HLS_msn\n")
-	errTooFar          = newReqError(400, "_HLS_msn/_HLS_part is too far in the future\n")
-	errPartTooFar      = newReqError(400, "part is too far in the future\n")
-	errMethod          = newReqError(405, "method not allowed\n")
-	errUnavailable     = newReqError(503, "not produced in time, retry\n")
-	errSpaceNotStarted = newReqError(404, "no live stream for this space\n")
+	errNotFound        = newReqError(404, "not_found", "not found")
+	errBadMSN          = newReqError(400, "invalid", "bad _HLS_msn: want a decimal media sequence number")
+	errBadPart         = newReqError(400, "invalid", "bad _HLS_part: want a decimal part index")
+	errBadSkip         = newReqError(400, "invalid", "bad _HLS_skip: want YES or v2")
+	errDuplicate       = newReqError(400, "invalid", "repeated _HLS_ query parameter")
+	errPartWithoutMSN  = newReqError(400, "invalid", "_HLS_part requires _HLS_msn")
+	errTooFar          = newReqError(400, "too_far", "_HLS_msn/_HLS_part is too far in the future")
+	errPartTooFar      = newReqError(400, "too_far", "segment or part is too far in the future")
+	errMethod          = newReqError(405, "method_not_allowed", "method not allowed")
+	errUnavailable     = newReqError(503, "unavailable", "not produced in time, retry")
+	errSpaceNotStarted = newReqError(404, "not_live", "no live stream for this space")
 	// Internal outcomes, never written: the client went away; the stream
 	// was replaced or removed while the request waited.
 	errGone  = &reqError{}

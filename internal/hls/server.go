@@ -15,7 +15,7 @@ var (
 	hvCORS       = []string{"*"}
 	hvPlaylist   = []string{"application/vnd.apple.mpegurl"}
 	hvMP4        = []string{"audio/mp4"}
-	hvText       = []string{"text/plain; charset=utf-8"}
+	hvJSON       = []string{"application/json"}
 	hvNosniff    = []string{"nosniff"}
 	hvAllow      = []string{"GET, HEAD"}
 	hvRetryAfter = []string{"1"}
@@ -207,7 +207,7 @@ func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, st *Strea
 		// parts, as players ask for "last part + 1".
 		target = req.msn*st.sp + req.part
 	}
-	if !sn.closed && target >= sn.nextAbs+st.maxAhead {
+	if st.msnTooFar(sn, req.msn) || (req.hasPart && st.partTooFar(sn, target)) {
 		return errTooFar
 	}
 	target = max(target, servable)
@@ -246,7 +246,7 @@ func (s *Server) servePart(w http.ResponseWriter, r *http.Request, st *Stream, r
 		}
 		// A preload hint: wait for the part if it is coming soon.
 		abs := req.msn*st.sp + req.part
-		if abs >= sn.nextAbs+st.maxAhead {
+		if st.msnTooFar(sn, req.msn) || st.partTooFar(sn, abs) {
 			return errPartTooFar
 		}
 		var e *reqError
@@ -270,7 +270,7 @@ func (s *Server) serveSegment(w http.ResponseWriter, r *http.Request, st *Stream
 			return errNotFound
 		}
 		abs := req.msn*st.sp + st.sp - 1
-		if abs >= sn.nextAbs+st.maxAhead {
+		if st.msnTooFar(sn, req.msn) {
 			return errPartTooFar
 		}
 		var e *reqError
@@ -337,13 +337,14 @@ func serveBlob(w http.ResponseWriter, r *http.Request, b *blob, ctype, cc []stri
 	}
 }
 
-// fail answers with e's status and short text; nil or errGone: nothing.
+// fail answers with e's status and prebuilt JSON body; nil or errGone:
+// nothing.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, e *reqError) {
 	if e == nil || e == errGone {
 		return
 	}
 	h := w.Header()
-	h["Content-Type"] = hvText
+	h["Content-Type"] = hvJSON
 	h["X-Content-Type-Options"] = hvNosniff
 	h["Content-Length"] = e.clen
 	switch e.status {

@@ -3,6 +3,7 @@ package hls
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -71,7 +72,9 @@ func TestServeHeaders(t *testing.T) {
 }
 
 func TestServeErrors(t *testing.T) {
-	f := newFixture(t, Config{}, 800) // segments 0-7, window 2-7, next part 8.0
+	// Segments 0-7: the playlist lists 6 and 7, segments 2-5 are retired
+	// but still served, 0 and 1 are gone; the next part is 8.0.
+	f := newFixture(t, Config{WindowSegments: 2}, 800)
 	tests := []struct {
 		method, target string
 		code           int
@@ -81,14 +84,16 @@ func TestServeErrors(t *testing.T) {
 		{"GET", "/hls/sp_1/index.m3u8?_HLS_msn=8&_HLS_part=-1", 400},
 		{"GET", "/hls/sp_1/index.m3u8?_HLS_msn=8&_HLS_skip=maybe", 400},
 		{"GET", "/hls/sp_1/index.m3u8?_HLS_msn=1000", 400},
-		{"GET", "/hls/sp_1/index.m3u8?_HLS_msn=9&_HLS_part=2", 400}, // 12 parts ahead of the newest (7.9)
+		{"GET", "/hls/sp_1/index.m3u8?_HLS_msn=10", 400},            // three segments past the last complete (7)
+		{"GET", "/hls/sp_1/index.m3u8?_HLS_msn=9&_HLS_part=5", 400}, // 16 parts past the newest (7.9), limit 15
+		{"GET", "/hls/sp_1/9.5.m4s", 400},
 		{"GET", "/hls/sp_1/50.0.m4s", 400},
 		{"GET", "/hls/sp_1/50.m4s", 400},
 		{"GET", "/hls/nope/index.m3u8", 404},
 		{"GET", "/hls/nope/init.mp4", 404},
 		{"GET", "/hls/sp_1/index.m3u", 404},
 		{"GET", "/hls/sp_1/foo", 404},
-		{"GET", "/hls/sp_1/1.0.m4s", 404}, // left the window
+		{"GET", "/hls/sp_1/1.0.m4s", 404}, // left the playlist too long ago
 		{"GET", "/hls/sp_1/1.m4s", 404},
 		{"GET", "/hls/sp_1/3.10.m4s", 404},
 		{"GET", "/hls/sp_1/3.01.m4s", 404},
@@ -109,6 +114,15 @@ func TestServeErrors(t *testing.T) {
 		if rec.Header().Get("Access-Control-Allow-Origin") != "*" || rec.Body.Len() == 0 || rec.Body.Len() > 100 {
 			t.Errorf("%s %s: headers %v body %q", tt.method, tt.target, rec.Header(), rec.Body)
 		}
+		var body struct{ Error, Code string }
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error == "" || body.Code == "" ||
+			rec.Header().Get("Content-Type") != "application/json" || rec.Header().Get("Content-Length") != itoa(rec.Body.Len()) {
+			t.Errorf("%s %s: not a JSON error: %v %q %v", tt.method, tt.target, err, rec.Body, rec.Header())
+		}
+		if want := map[int]string{404: "not_found", 405: "method_not_allowed"}[rec.Code]; want != "" &&
+			body.Code != want && body.Code != "not_live" {
+			t.Errorf("%s %s: code %q, want %q", tt.method, tt.target, body.Code, want)
+		}
 		if rec.Code == 400 && rec.Header().Get("Cache-Control") != "no-store" {
 			t.Errorf("%s %s: cacheable 400", tt.method, tt.target)
 		}
@@ -117,13 +131,13 @@ func TestServeErrors(t *testing.T) {
 		t.Errorf("405 without Allow: %v", rec.Header())
 	}
 	st := f.srv.Stats()
-	if st.Rejected != 8 || st.NotFound != 9 || st.MethodNotAllowed != 4 {
+	if st.Rejected != 10 || st.NotFound != 9 || st.MethodNotAllowed != 4 {
 		t.Errorf("stats = %+v", st)
 	}
 }
 
 func TestServeOldMSNGetsCurrent(t *testing.T) {
-	f := newFixture(t, Config{}, 800)
+	f := newFixture(t, Config{WindowSegments: 6}, 800)
 	rec := f.do("GET", "/hls/sp_1/index.m3u8?_HLS_msn=0&_HLS_part=3")
 	if rec.Code != 200 || !bytes.Equal(rec.Body.Bytes(), f.st.current().playlist.b) {
 		t.Errorf("old msn: %d, not the current playlist", rec.Code)
@@ -352,5 +366,89 @@ func TestServerRegistry(t *testing.T) {
 	srv.Remove("sp_1")
 	if srv.Stream("sp_1") != nil {
 		t.Error("Remove did not remove")
+	}
+}
+
+// TestRetiredSegmentsServed checks RFC 8216bis §6.2.2: a segment removed
+// from the playlist stays available for its duration plus the duration of
+// the playlist it was last in, and memory stays bounded after that.
+func TestRetiredSegmentsServed(t *testing.T) {
+	f := newFixture(t, Config{}, 1100) // 11 segments: the playlist lists 1-10
+	sn := f.st.current()
+	seg0 := append([]byte(nil), sn.retired[0].data.b...)
+	part3 := append([]byte(nil), sn.retired[0].parts[3].data.b...)
+	if strings.Contains(string(sn.playlist.b), "\n0.m4s\n") || sn.firstMSN != 1 {
+		t.Fatalf("segment 0 still listed (first msn %d)", sn.firstMSN)
+	}
+	// The longest playlist that listed segment 0 was 10 segments and 9
+	// parts (21.8 s); with its own 2 s it must stay until 23.8 s of media
+	// after its removal, i.e. through frame 1100+1190.
+	check := func(wantCode int) {
+		t.Helper()
+		for target, want := range map[string][]byte{"/hls/sp_1/0.m4s": seg0, "/hls/sp_1/0.3.m4s": part3} {
+			rec := f.do("GET", target)
+			if rec.Code != wantCode || (wantCode == 200 && !bytes.Equal(rec.Body.Bytes(), want)) {
+				t.Fatalf("after %d frames %s: %d, want %d", f.next, target, rec.Code, wantCode)
+			}
+		}
+	}
+	check(200)
+	f.feed(1190)
+	check(200)
+	if rec := f.do("GET", "/hls/sp_1/index.m3u8?_HLS_msn=0&_HLS_part=3"); rec.Code != 200 ||
+		!bytes.Equal(rec.Body.Bytes(), f.st.current().playlist.b) {
+		t.Errorf("blocking reload for a retired part: %d, not the current playlist", rec.Code)
+	}
+	f.feed(5000)
+	check(404)
+	if n := len(f.st.current().retired); n != f.st.keepRetired || n != DefaultWindowSegments+2 {
+		t.Errorf("%d retired segments kept, want %d", n, DefaultWindowSegments+2)
+	}
+	for _, seg := range f.st.current().retired {
+		for _, p := range seg.parts {
+			if p.playlist != nil || p.delta != nil {
+				t.Fatal("a retired part keeps its playlist versions")
+			}
+		}
+	}
+}
+
+// TestHoldLimits checks both sides of RFC 8216bis §6.2.5.2: requests up
+// to two segments past the last complete one, and within the Advance Part
+// Limit (3 s / 200 ms = 15 parts), are held until the media exists; one
+// further is refused at once (TestServeErrors).
+func TestHoldLimits(t *testing.T) {
+	f := newFixture(t, Config{}, 800) // segments 0-7, newest part 7.9
+	if f.st.advanceParts != 15 {
+		t.Fatalf("advance part limit %d, want 15", f.st.advanceParts)
+	}
+	ts := httptest.NewServer(f.srv)
+	defer ts.Close()
+	ctx := t.Context()
+	held := map[string]<-chan result{}
+	for _, target := range []string{
+		"/hls/sp_1/index.m3u8?_HLS_msn=9",             // last complete + 2
+		"/hls/sp_1/index.m3u8?_HLS_msn=9&_HLS_part=4", // 15 parts past 7.9
+		"/hls/sp_1/9.4.m4s",
+		"/hls/sp_1/9.m4s",
+	} {
+		held[target] = get(ctx, ts.URL+target)
+	}
+	for target, ch := range held {
+		expectPending(t, ch, target)
+	}
+	for _, target := range []string{"/hls/sp_1/index.m3u8?_HLS_msn=10", "/hls/sp_1/index.m3u8?_HLS_msn=9&_HLS_part=5", "/hls/sp_1/9.5.m4s", "/hls/sp_1/10.m4s"} {
+		if rec := f.do("GET", target); rec.Code != 400 {
+			t.Errorf("%s: %d, want 400 at once", target, rec.Code)
+		}
+	}
+	f.feed(200) // segments 8 and 9
+	for target, ch := range held {
+		if r := expectResult(t, ch, target); r.code != 200 {
+			t.Errorf("%s: %d after the media appeared", target, r.code)
+		}
+	}
+	if r := f.do("GET", "/hls/sp_1/index.m3u8?_HLS_msn=9"); !strings.Contains(r.Body.String(), "\n9.m4s\n") {
+		t.Errorf("msn 9 answered without segment 9:\n%s", r.Body)
 	}
 }

@@ -42,14 +42,14 @@ const FrameDuration = 20 * time.Millisecond
 type Config struct {
 	PartDuration   time.Duration // default 200ms (must be a multiple of 20 ms)
 	SegmentParts   int           // parts per segment, default 10 (=> 2 s segments)
-	WindowSegments int           // complete segments kept in playlist and memory, default 6
+	WindowSegments int           // complete segments listed in the playlist, default 10
 }
 
 // Defaults for the zero fields of Config.
 const (
 	DefaultPartDuration   = 200 * time.Millisecond
 	DefaultSegmentParts   = 10
-	DefaultWindowSegments = 6
+	DefaultWindowSegments = 10
 )
 
 func (c Config) withDefaults() Config {
@@ -128,7 +128,10 @@ type segment struct {
 type snapshot struct {
 	firstMSN uint64     // msn of segs[0]
 	segs     []*segment // oldest first; unless closed, the last one is in progress
-	nextAbs  uint64     // absolute index (msn*SegmentParts+part) of the next part to be published
+	// retired are the newest segments that left the playlist, oldest first,
+	// ending at firstMSN-1: still served (RFC 8216bis §6.2.2), never listed.
+	retired  []*segment
+	nextAbs  uint64 // absolute index (msn*SegmentParts+part) of the next part to be published
 	closed   bool
 	playlist *blob         // current playlist; nil until the first segment completes
 	delta    *blob         // current delta update; nil when nothing can be skipped
@@ -140,6 +143,9 @@ type snapshot struct {
 // produce it).
 func (sn *snapshot) lookupPart(msn, idx uint64) (p *part, future bool) {
 	if msn < sn.firstMSN {
+		if seg := sn.lookupRetired(msn); seg != nil && idx < uint64(len(seg.parts)) {
+			return seg.parts[idx], false
+		}
 		return nil, false
 	}
 	i := msn - sn.firstMSN
@@ -157,7 +163,7 @@ func (sn *snapshot) lookupPart(msn, idx uint64) (p *part, future bool) {
 // appear.
 func (sn *snapshot) lookupSegment(msn uint64) (seg *segment, future bool) {
 	if msn < sn.firstMSN {
-		return nil, false
+		return sn.lookupRetired(msn), false
 	}
 	i := msn - sn.firstMSN
 	if i >= uint64(len(sn.segs)) {
@@ -168,6 +174,15 @@ func (sn *snapshot) lookupSegment(msn uint64) (seg *segment, future bool) {
 		return nil, !sn.closed
 	}
 	return seg, false
+}
+
+// lookupRetired returns segment msn < firstMSN if it is still retained.
+func (sn *snapshot) lookupRetired(msn uint64) *segment {
+	back := sn.firstMSN - msn // >= 1
+	if back > uint64(len(sn.retired)) {
+		return nil
+	}
+	return sn.retired[uint64(len(sn.retired))-back]
 }
 
 // Stream packages one space's Opus stream. Create it with NewStream.
@@ -183,7 +198,9 @@ type Stream struct {
 	targetDur     int    // EXT-X-TARGETDURATION, whole seconds
 	startMSN      uint64 // msn of the first segment this Stream produces
 	start         time.Time
-	maxAhead      uint64 // how many parts past the newest one a request may wait for
+	advanceParts  uint64 // the Advance Part Limit: how many parts past the newest one a request may wait for
+	keepRetired   int    // how many segments that left the playlist stay served
+	resumed       bool   // an earlier incarnation of this space's stream may have published parts
 	init          *blob
 	blockingCC    []string // Cache-Control of blocking playlist responses
 	header        []byte   // playlist header up to EXT-X-MEDIA-SEQUENCE, exclusive
@@ -201,7 +218,10 @@ type Stream struct {
 // segment durations since liveSince, so a Stream made again for the same
 // space after a restart continues at higher sequence numbers (and a later
 // media timeline) under the same URLs; its first segment then carries
-// EXT-X-DISCONTINUITY.
+// EXT-X-DISCONTINUITY. A Stream made less than one part duration after
+// liveSince is the space's first: no earlier incarnation, paced in real
+// time, can have published a part by then, so there is nothing to be
+// discontinuous with and its first segment carries no such tag.
 //
 // The first msn is ceil((now-liveSince)/segmentDuration): the next segment
 // boundary of the wall-clock grid, which a previous incarnation running in
@@ -221,8 +241,20 @@ func NewStream(id string, liveSince, now time.Time, cfg Config) *Stream {
 	s.targetDur = int((s.segDur + time.Second - 1) / time.Second)
 	if elapsed := now.Sub(liveSince); elapsed > 0 {
 		s.startMSN = uint64((elapsed + s.segDur - 1) / s.segDur)
+		s.resumed = elapsed >= s.partDur
 	}
-	s.maxAhead = s.sp + 2
+	// RFC 8216bis §6.2.5.2: three divided by the part target duration
+	// when it is under a second, three otherwise.
+	s.advanceParts = 3
+	if s.partDur < time.Second {
+		s.advanceParts = uint64(3 * time.Second / s.partDur)
+	}
+	// §6.2.2: a segment that left the playlist stays available for its
+	// duration plus the playlist's. The longest playlist holds the window
+	// and a segment in progress short of one part, so WindowSegments+2
+	// segment durations cover it; segments retire one per segment
+	// duration, so that many are kept.
+	s.keepRetired = cfg.WindowSegments + 2
 	initBytes, err := buildInit()
 	if err != nil {
 		// Marshalling constant boxes into memory cannot fail.
@@ -235,7 +267,7 @@ func NewStream(id string, liveSince, now time.Time, cfg Config) *Stream {
 	s.header = s.appendHeader(nil)
 	s.rate.init(s.partDur, s.startMSN*s.sp)
 
-	first := &segment{msn: s.startMSN, disc: s.startMSN > 0, pdt: s.pdt(s.startMSN)}
+	first := &segment{msn: s.startMSN, disc: s.resumed, pdt: s.pdt(s.startMSN)}
 	s.snap.Store(&snapshot{
 		firstMSN: s.startMSN,
 		segs:     []*segment{first},
@@ -294,12 +326,18 @@ func (s *Stream) Close() {
 	} else {
 		segs[len(segs)-1] = completeSegment(last)
 	}
-	segs = s.trim(segs)
+	segs, dropped := s.trim(segs)
 	first := old.firstMSN
 	if len(segs) > 0 {
 		first = segs[0].msn
 	}
-	s.storeLocked(old, &snapshot{firstMSN: first, segs: segs, nextAbs: old.nextAbs, closed: true}, nil)
+	s.storeLocked(old, &snapshot{
+		firstMSN: first,
+		segs:     segs,
+		retired:  s.retire(old.retired, dropped),
+		nextAbs:  old.nextAbs,
+		closed:   true,
+	}, nil)
 }
 
 // publishPartLocked turns the pending frames into the next part and
@@ -331,26 +369,55 @@ func (s *Stream) publishPartLocked(final bool) {
 		next := segp.msn + 1
 		segs = append(segs, &segment{msn: next, pdt: s.pdt(next)})
 	}
-	segs = s.trim(segs)
+	segs, dropped := s.trim(segs)
 	s.storeLocked(old, &snapshot{
 		firstMSN: segs[0].msn,
 		segs:     segs,
+		retired:  s.retire(old.retired, dropped),
 		nextAbs:  abs + 1,
 		closed:   final,
 	}, p)
 }
 
 // trim drops the oldest segments so that WindowSegments complete segments
-// remain (plus the one in progress).
-func (s *Stream) trim(segs []*segment) []*segment {
+// remain (plus the one in progress), and returns the dropped ones.
+func (s *Stream) trim(segs []*segment) (kept, dropped []*segment) {
 	complete := len(segs)
 	if complete > 0 && !segs[len(segs)-1].complete {
 		complete--
 	}
 	if drop := complete - s.cfg.WindowSegments; drop > 0 {
-		segs = segs[drop:]
+		return segs[drop:], segs[:drop]
 	}
-	return segs
+	return segs, nil
+}
+
+// retire returns the retired list after the segments dropped from the
+// playlist join it: at most keepRetired, the newest. A retired segment's
+// parts keep their bytes but not their playlist versions, so retained
+// memory is the media alone (and a blocking reload naming a retired part
+// gets the current playlist).
+func (s *Stream) retire(retired, dropped []*segment) []*segment {
+	if len(dropped) == 0 {
+		return retired
+	}
+	n := min(len(retired)+len(dropped), s.keepRetired)
+	out := make([]*segment, 0, n)
+	all := len(retired) + len(dropped)
+	for i := all - n; i < all; i++ {
+		if i < len(retired) {
+			out = append(out, retired[i])
+			continue
+		}
+		seg := *dropped[i-len(retired)]
+		parts := make([]*part, len(seg.parts))
+		for j, p := range seg.parts {
+			parts[j] = &part{data: p.data, dur: p.dur}
+		}
+		seg.parts = parts
+		out = append(out, &seg)
+	}
+	return out
 }
 
 // completeSegment returns a complete copy of seg with its data built.
@@ -396,6 +463,20 @@ func (s *Stream) poke() {
 	sn.wake = make(chan struct{})
 	s.snap.Store(&sn)
 	close(old.wake)
+}
+
+// msnTooFar reports whether a request for segment msn (a blocking reload's
+// _HLS_msn, or a segment or part file) is refused at once: RFC 8216bis
+// §6.2.5.2 holds requests up to two segments past the last complete one
+// in the playlist, nextAbs/sp - 1. A closed stream answers everything now.
+func (s *Stream) msnTooFar(sn *snapshot, msn uint64) bool {
+	return !sn.closed && msn > sn.nextAbs/s.sp+1
+}
+
+// partTooFar reports whether part abs (absolute index) is more than the
+// Advance Part Limit past the newest published part, nextAbs-1.
+func (s *Stream) partTooFar(sn *snapshot, abs uint64) bool {
+	return !sn.closed && abs >= sn.nextAbs+s.advanceParts
 }
 
 // current returns the snapshot readers should use now.

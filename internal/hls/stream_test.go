@@ -79,7 +79,7 @@ func TestInitDeterministicOpus(t *testing.T) {
 }
 
 func TestPlaylistStructure(t *testing.T) {
-	s := NewStream("sp_1", t0, t0, Config{})
+	s := NewStream("sp_1", t0, t0, Config{WindowSegments: 6})
 	next := 0
 	feed(s, &next, 99) // one frame short of segment 0
 	if s.current().playlist != nil {
@@ -144,9 +144,10 @@ func TestPlaylistStructure(t *testing.T) {
 	if strings.Contains(string(sn.playlist.b), "?") {
 		t.Error("playlist URIs carry a query")
 	}
-	// Window: parts of segments that left it are gone, the rest present.
-	if p, _ := sn.lookupPart(1, 9); p != nil {
-		t.Error("part 1.9 still held after leaving the window")
+	// Segments that left the playlist are still served (retired), the
+	// rest present.
+	if p, _ := sn.lookupPart(1, 9); p == nil {
+		t.Error("part 1.9 gone as soon as it left the playlist")
 	}
 	if p, _ := sn.lookupPart(2, 0); p == nil {
 		t.Error("part 2.0 missing")
@@ -186,14 +187,14 @@ func TestPlaylistDelta(t *testing.T) {
 
 func TestRestartContinues(t *testing.T) {
 	live := t0
-	a := NewStream("sp_1", live, live, Config{})
+	a := NewStream("sp_1", live, live, Config{WindowSegments: 6})
 	next := 0
 	feed(a, &next, 250) // 5 s
 	am := parseMedia(t, a.current().playlist.b)
 	lastA := am.MediaSequence + len(am.Segments)
 
 	// The node restarts 7 s after going live (2 s after the last frame).
-	b := NewStream("sp_1", live, live.Add(7*time.Second), Config{})
+	b := NewStream("sp_1", live, live.Add(7*time.Second), Config{WindowSegments: 6})
 	if !bytes.Equal(a.init.b, b.init.b) {
 		t.Fatal("init.mp4 differs after restart")
 	}
@@ -312,5 +313,29 @@ func TestListenerEstimate(t *testing.T) {
 	}
 	if got := s.ListenerEstimate(); got < 90 || got > 110 {
 		t.Errorf("ListenerEstimate() = %d, want about 100", got)
+	}
+}
+
+// TestFreshStartNoDiscontinuity: a stream made just after its space went
+// live starts on the next segment boundary but is nobody's continuation, so
+// it carries no EXT-X-DISCONTINUITY; one made a part duration or more
+// later may follow an earlier incarnation and keeps it.
+func TestFreshStartNoDiscontinuity(t *testing.T) {
+	for _, tt := range []struct {
+		after time.Duration
+		disc  bool
+	}{{0, false}, {50 * time.Millisecond, false}, {199 * time.Millisecond, false}, {200 * time.Millisecond, true}, {7 * time.Second, true}} {
+		s := NewStream("sp_1", t0, t0.Add(tt.after), Config{})
+		next := 0
+		feed(s, &next, 300)
+		pl := s.current().playlist.b
+		m := parseMedia(t, pl)
+		got := strings.Contains(string(pl), "#EXT-X-DISCONTINUITY\n")
+		if got != tt.disc || m.Segments[0].Discontinuity != tt.disc {
+			t.Errorf("stream made %v after going live: discontinuity %v, want %v\n%s", tt.after, got, tt.disc, pl)
+		}
+		if !tt.disc && (m.DiscontinuitySequence == nil || *m.DiscontinuitySequence != 0) {
+			t.Errorf("fresh stream %v: discontinuity sequence %v, want 0", tt.after, m.DiscontinuitySequence)
+		}
 	}
 }
