@@ -14,11 +14,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/podium-live/podium/internal/admission"
 	"github.com/podium-live/podium/internal/auth"
 	"github.com/podium-live/podium/internal/config"
 	"github.com/podium-live/podium/internal/hls"
@@ -42,13 +42,8 @@ type App struct {
 	hls    *hls.Server
 	reg    *prometheus.Registry
 	adm    *httpapi.Admission
-	// listeners is the node's listener estimate, refreshed twice a second
-	// for the waiting rooms' headroom check.
-	listeners atomic.Int64
-	// admittedBefore is the join counter's value about ten seconds ago.
-	admittedBefore atomic.Uint64
 
-	ln, stageLn   *capListener
+	ln, stageLn   *admission.ConnCap
 	debugLn       net.Listener
 	srv, debugSrv *http.Server
 	stageSrv      *http.Server
@@ -98,8 +93,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	a.hls = hls.NewServer(log)
+	listeners := admission.NewListeners(nil)
 	hcfg := hls.Config{PartDuration: cfg.HLS.PartDuration(), SegmentParts: cfg.HLS.SegmentParts, WindowSegments: cfg.HLS.WindowSegments}
-	a.svc = live.New(live.Config{MaxSpeakers: cfg.Stage.MaxSpeakers, HLS: hcfg}, a.store, signer, a.engine, a.hls, log)
+	a.svc = live.New(live.Config{MaxSpeakers: cfg.Stage.MaxSpeakers, HLS: hcfg, Listeners: listeners}, a.store, signer, a.engine, a.hls, log)
 	a.reg = obs.NewRegistry()
 	a.registerMetrics()
 	recDir := cfg.Recordings.Dir
@@ -110,13 +106,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if err != nil {
 		return nil, err
 	}
-	adm, err := a.buildAdmission(ctx)
+	adm, err := a.buildAdmission(ctx, signer, listeners)
 	if err != nil {
 		return nil, err
 	}
 	api := httpapi.New(a.svc, a.hls, pages{}, adm, httpapi.Options{
 		PublicURL: cfg.PublicURL, AdmitRate: cfg.Admission.AdmitRate,
-		Conns: func() (int, int, uint64) { return int(a.ln.open.Load()), int(a.ln.max), a.ln.rejected.Load() },
+		Conns: func() (int, int, uint64) { return a.ln.Open(), a.ln.Max(), a.ln.Rejected() },
 	}, log)
 	replay := record.NewServer(recStore, api.ReplayPolicy, log)
 	api.SetReplay(replay)
@@ -158,23 +154,19 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if err != nil {
 		return nil, fmt.Errorf("app: listen %s: %w", cfg.Addr, err)
 	}
-	maxConns := cfg.MaxConns
-	if maxConns == 0 {
-		maxConns = defaultMaxConns()
-	}
-	a.ln = newCapListener(ln, maxConns)
-	a.srv.ConnState = a.ln.connState
+	a.ln = admission.NewConnCap(ln, a.maxConns())
+	a.srv.ConnState = a.ln.ConnState
 	if cfg.StageAddr != "" {
 		sln, err := net.Listen("tcp", cfg.StageAddr)
 		if err != nil {
 			return nil, fmt.Errorf("app: listen stage %s: %w", cfg.StageAddr, err)
 		}
 		// A few hundred hosts and speakers at most: a small cap of its own.
-		a.stageLn = newCapListener(sln, 1024)
+		a.stageLn = admission.NewConnCap(sln, 1024)
 		a.stageSrv = &http.Server{
 			Handler: a.srv.Handler, ReadHeaderTimeout: a.srv.ReadHeaderTimeout, ReadTimeout: a.srv.ReadTimeout,
 			WriteTimeout: a.srv.WriteTimeout, IdleTimeout: a.srv.IdleTimeout, MaxHeaderBytes: a.srv.MaxHeaderBytes, ErrorLog: a.srv.ErrorLog,
-			ConnState: a.stageLn.connState,
+			ConnState: a.stageLn.ConnState,
 		}
 	}
 	if cfg.DebugAddr != "" {
@@ -265,14 +257,13 @@ func (a *App) Run(ctx context.Context) error {
 	defer stopHLS()
 	go a.hls.Run(hctx) // heartbeat: bounds how long a blocked playlist request waits on a stalled stream
 	go a.retention(hctx)
-	go a.countListeners(hctx)
 	if a.adm.Manager != nil {
 		go a.adm.Manager.Run(hctx)
 	}
-	go a.ln.reap(hctx.Done())
+	go a.ln.Reap(hctx)
 	go func() { errc <- a.srv.Serve(a.ln) }()
 	if a.stageSrv != nil {
-		go a.stageLn.reap(hctx.Done())
+		go a.stageLn.Reap(hctx)
 		go func() { errc <- a.stageSrv.Serve(a.stageLn) }()
 	}
 	if a.debugSrv != nil {

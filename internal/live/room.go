@@ -181,8 +181,8 @@ func (r *room) statusJSON(maxAge time.Duration) []byte {
 			levels[l.ID] = l
 		}
 	}
-	if r.stream != nil {
-		st.Listeners = r.stream.ListenerEstimate()
+	if r.stream != nil && r.svc.cfg.Listeners != nil {
+		st.Listeners = r.svc.cfg.Listeners.Count(r.id)
 	}
 	if r.tape != nil {
 		st.Recorded = true

@@ -52,7 +52,13 @@ type Config struct {
 	HLS         hls.Config
 	Mix         mix.Config
 	Record      record.Options
+	// Listeners counts each space's listeners (admission.Listeners counts
+	// tickets seen in media requests); nil reports none.
+	Listeners ListenerCounter
 }
+
+// ListenerCounter reports how many listeners a space has.
+type ListenerCounter interface{ Count(space string) int }
 
 // Service runs spaces.
 type Service struct {
@@ -327,26 +333,12 @@ func (s *Service) LiveFigures(id string) Figures {
 	}
 	var f Figures
 	r.mu.Lock()
-	if r.stream != nil {
-		f.Listeners = r.stream.ListenerEstimate()
+	if r.stream != nil && s.cfg.Listeners != nil {
+		f.Listeners = s.cfg.Listeners.Count(id)
 	}
 	r.mu.Unlock()
 	f.Speakers = len(r.stage.Speakers())
 	return f
-}
-
-// TotalListeners sums the listener estimates of the spaces open here.
-func (s *Service) TotalListeners() int {
-	rooms := s.openRooms()
-	n := 0
-	for _, r := range rooms {
-		r.mu.Lock()
-		if r.stream != nil {
-			n += r.stream.ListenerEstimate()
-		}
-		r.mu.Unlock()
-	}
-	return n
 }
 
 // openRooms returns the rooms open now, so callers can visit them without

@@ -56,6 +56,11 @@ CREATE TABLE recordings (
 	deleted_at INTEGER NOT NULL DEFAULT 0,
 	deleted_by TEXT NOT NULL DEFAULT ''
 );
+`, `
+CREATE TABLE settings (
+	name TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
 `}
 
 func migrate(ctx context.Context, db *sql.DB) error {
