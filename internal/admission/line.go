@@ -319,9 +319,11 @@ func (r *Line) queuedLocked(seq uint64, proved bool, now time.Time, head bool) D
 		return d
 	}
 	place := r.placeLocked(seq)
-	// Places from the frontier to this one, counting this one: 1 = next.
+	// Position: the arrivals not yet let in up to and including this one
+	// (those the frontier has not passed), 1 = next. ahead is how far the
+	// frontier must still move for this one to pass.
+	d.Position = int(max(int64(place)-int64(math.Ceil(r.frontier)), 0)) + 1
 	ahead := max(float64(place)+1-r.frontier, 1)
-	d.Position = int(math.Ceil(ahead))
 	rate := math.Max(r.rate, r.cfg.AdmitRate)
 	if !head {
 		// The node is full: the line moves only as fast as the last ten
