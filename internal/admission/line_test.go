@@ -157,7 +157,7 @@ func TestLineTokens(t *testing.T) {
 }
 
 func TestLineMemoryIsConstant(t *testing.T) {
-	// The room has no per-waiter state: its size is fixed by its type, and
+	// The line has no per-waiter state: its size is fixed by its type, and
 	// 100,000 waiters leave only the counters changed.
 	clk := newClock()
 	r := newTestLine(t, LineConfig{AdmitRate: 10})

@@ -48,7 +48,7 @@ type ManagerConfig struct {
 	// Attack detection. An attack is detected when, for AttackAfter
 	// (default 10 s) without a break, either the smoothed join rate exceeds
 	// AttackJoinRate (joins/s; 0 disables; set it to several times the
-	// rooms' admit rates), or at least AttackMinRate requests/s (default
+	// lines' admit rates), or at least AttackMinRate requests/s (default
 	// 50) reach the limiter and more than AttackRejectRatio (default 0.5)
 	// of them are refused. It clears after AttackClearAfter (default 60 s)
 	// without either.
@@ -72,7 +72,7 @@ type ManagerConfig struct {
 
 	// JoinsWait: while joins are shed below MaxLevel, the middleware
 	// passes them on instead of answering 503, so that the join handler's
-	// waiting room (whose Headroom is false while anything is shed) queues
+	// waiting line (whose Headroom is false while anything is shed) queues
 	// them with a position: a newcomer is told where they stand, at about
 	// the cost of a 503. At MaxLevel joins are shed like everything else.
 	JoinsWait bool
@@ -280,7 +280,7 @@ func (m *Manager) sample() {
 	ratio(float64(m.sig.OpenFDs()), float64(m.cfg.MaxFDs))
 	// CPU alone may shed joins and anonymous requests, never listeners:
 	// a saturated CPU is as often caused by what is being shed (a flood,
-	// a connection storm) as by the audience, and the waiting room already
+	// a connection storm) as by the audience, and the waiting line already
 	// stops the audience from growing.
 	pOther := p
 	cpuCap := MaxLevel
@@ -380,7 +380,7 @@ type Stats struct {
 type ClassStats struct {
 	Requests uint64        // seen by the middleware
 	Shed     uint64        // answered 503 by the overload manager
-	Waited   uint64        // would have been shed, passed on to the waiting room (ManagerConfig.JoinsWait)
+	Waited   uint64        // would have been shed, passed on to the waiting line (ManagerConfig.JoinsWait)
 	Limited  uint64        // answered 429 by the limiter
 	Latency  time.Duration // smoothed mean handler time
 }

@@ -21,7 +21,7 @@ import (
 //     behind it is parsed);
 //  3. if its class is being shed: 503, Retry-After 1-5 s (jittered so shed
 //     clients do not come back together), a short JSON body; except joins
-//     under ManagerConfig.JoinsWait, which go on to the waiting room;
+//     under ManagerConfig.JoinsWait, which go on to the waiting line;
 //  4. otherwise serve it and, unless ManagerConfig.LatencyExempt says not to,
 //     observe how long it took.
 //

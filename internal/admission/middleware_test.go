@@ -141,7 +141,7 @@ func BenchmarkMiddlewareShed(b *testing.B) {
 }
 
 // With JoinsWait, joins of a shed class reach the handler (whose waiting
-// room queues them) until the node sheds everything; anonymous requests
+// line queues them) until the node sheds everything; anonymous requests
 // are still refused.
 func TestMiddlewareJoinsWait(t *testing.T) {
 	m, sig, clk := newTestManager(ManagerConfig{MaxGoroutines: 100, JoinsWait: true})

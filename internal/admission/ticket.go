@@ -1,17 +1,21 @@
 // Package admission decides who gets in, and when, while a node is under
-// load: listener tickets, per-space waiting rooms, per-client and per-network
+// load: the connection cap, listener tickets, per-space waiting lines, the
+// listener count from tickets, per-client, per-network and per-credential
 // rate limits in bounded memory with a heavy-hitter view, priority classes,
 // an overload manager that sheds the lowest classes first, a stateless
 // proof-of-work for attack mode, and the net/http middleware that applies
-// them cheapest-rejection-first (docs/ARCHITECTURE.md, "Overload, in layers").
+// them cheapest-rejection-first (docs/ARCHITECTURE.md, "Overload
+// protection").
 //
 // The package knows nothing of spaces beyond an id string, and keeps no
 // state per listener or per waiter: tickets, queue tokens and challenges are
-// compact HMAC-signed tokens any node holding the key can check. Each kind of
-// token has its own key, passed in by the caller.
+// compact HMAC-signed tokens any node holding the key can check; listeners
+// are counted in fixed-size sketches. Each kind of token has its own key,
+// passed in by the caller.
 //
-// Concurrency: Tickets, Challenger, Limiter, Room and Manager are safe for
-// concurrent use; each type's doc says what guards its state.
+// Concurrency: Tickets, Challenger, Limiter, Line, Lines, Listeners,
+// ConnCap and Manager are safe for concurrent use; each type's doc says
+// what guards its state.
 package admission
 
 import (
