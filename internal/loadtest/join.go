@@ -191,7 +191,13 @@ func (l *listener) join(ctx context.Context) (joinResult, error) {
 			if err != nil {
 				return res, err
 			}
-			body = map[string]any{"pow": map[string]string{"challenge": a.Challenge.Challenge, "nonce": nonce}}
+			pow := map[string]string{"challenge": a.Challenge.Challenge, "nonce": nonce}
+			if q, ok := body.(map[string]string); ok && q["queue_token"] != "" {
+				// A waiter asked for a proof keeps their place.
+				body = map[string]any{"queue_token": q["queue_token"], "pow": pow}
+			} else {
+				body = map[string]any{"pow": pow}
+			}
 			continue
 		case status == http.StatusUnauthorized:
 			// Stale queue token or challenge: start over.
