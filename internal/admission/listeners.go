@@ -138,21 +138,24 @@ func (l *Listeners) Spaces() int {
 func (l *Listeners) Admitted(space string, id uint64) { l.Seen(space, id) }
 
 // sketch is one space's two rotating HyperLogLog sketches: gen[cur&1]
-// collects the current window, the other holds the previous one. mu guards
-// the rotation (window); the registers are written with atomic max.
+// collects the current window, the other holds the previous one. The
+// registers are written with atomic max by any goroutine; each change
+// bumps ver. mu serialises rotation and counting and guards cached and
+// cachedVer.
 type sketch struct {
 	mu     sync.Mutex
 	window atomic.Int64 // window number gen[window&1] collects
 	last   atomic.Int64 // window number of the last add
+	ver    atomic.Uint64
 	gen    [2][hllRegs]atomic.Uint32
-	// cached estimate; valid while fresh holds (cleared by any register
-	// change and by rotation).
-	fresh  atomic.Bool
-	cached atomic.Int64
+
+	cached    int    // guarded by mu: the estimate at cachedVer
+	cachedVer uint64 // guarded by mu; 0: none
 }
 
 func newSketch(w int64) *sketch {
 	sk := &sketch{}
+	sk.ver.Store(1) // cachedVer 0 means none
 	sk.window.Store(w)
 	sk.last.Store(w)
 	return sk
@@ -178,7 +181,7 @@ func (sk *sketch) rotate(w int64) {
 		clear(w + 1)
 	}
 	sk.window.Store(w)
-	sk.fresh.Store(false)
+	sk.ver.Add(1)
 }
 
 func (sk *sketch) add(h uint64, w int64) {
@@ -196,7 +199,7 @@ func (sk *sketch) add(h uint64, w int64) {
 			return
 		}
 		if reg.CompareAndSwap(old, rho) {
-			sk.fresh.Store(false)
+			sk.ver.Add(1)
 			return
 		}
 	}
@@ -211,12 +214,14 @@ func (sk *sketch) count(w int64) int {
 	if sk.window.Load() < w {
 		sk.rotate(w)
 	}
-	if sk.fresh.Load() {
-		return int(sk.cached.Load())
+	sk.mu.Lock()
+	defer sk.mu.Unlock()
+	// A change after v was read bumps ver past it, so the next count
+	// rescans; a change before is seen by this scan.
+	v := sk.ver.Load()
+	if v == sk.cachedVer {
+		return sk.cached
 	}
-	// Marked fresh before reading: a change during the scan clears it
-	// again, so the next count rescans.
-	sk.fresh.Store(true)
 	var sum float64
 	zeros := 0
 	for i := range hllRegs {
@@ -231,9 +236,8 @@ func (sk *sketch) count(w int64) int {
 	if est <= 2.5*m && zeros > 0 {
 		est = m * math.Log(m/float64(zeros)) // linear counting
 	}
-	n := int64(math.Round(est))
-	sk.cached.Store(n)
-	return int(n)
+	sk.cached, sk.cachedVer = int(math.Round(est)), v
+	return sk.cached
 }
 
 // pow2neg[r] is 2^-r for every register value.

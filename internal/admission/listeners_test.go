@@ -35,13 +35,16 @@ func TestListenersCountTicketsNotRequests(t *testing.T) {
 	}
 	// A classic player: one segment every 2 s with its own ticket.
 	classic, _, _ := tk.Issue("sp_a")
-	cid, _ := tk.Verify(classic, "sp_a")
-	if cid == id {
+	if cid, _ := tk.Verify(classic, "sp_a"); cid == id {
 		t.Fatal("two tickets with one id")
 	}
+	// Two random ids share a register once in 4,096 (the estimator's
+	// error): from here on fixed ids and a fixed seed keep the test exact.
+	l = NewListeners(clk.Now)
+	l.seed = 0
 	for range 10 {
-		l.Seen("sp_a", cid)
-		l.Seen("sp_a", id)
+		l.Seen("sp_a", 1)
+		l.Seen("sp_a", 2)
 		clk.Add(2 * time.Second)
 		if got := l.Count("sp_a"); got != 2 {
 			t.Fatalf("hls.js player and a segment-every-2-s player: count %d, want 2", got)
@@ -66,7 +69,12 @@ func TestListenersEstimateError(t *testing.T) {
 			l.Seen("sp_a", uint64(i)*0x9e3779b97f4a7c15)
 		}
 		got := l.Count("sp_a")
+		// About 4.5 standard errors (see Listeners): never flaky, still
+		// catching a broken estimator.
 		tol := math.Max(2, 0.05*float64(n))
+		if n > 10000 {
+			tol = 0.07 * float64(n)
+		}
 		if math.Abs(float64(got-n)) > tol {
 			t.Errorf("%d listeners counted as %d (tolerance %.0f)", n, got, tol)
 		}
@@ -97,7 +105,8 @@ func TestListenersConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if got := l.Count("sp_a"); got < 195 || got > 205 {
+	// Linear counting's standard error at 200 is about 2.2.
+	if got := l.Count("sp_a"); got < 190 || got > 210 {
 		t.Errorf("200 ids from 4 goroutines: %d", got)
 	}
 }
