@@ -2,6 +2,7 @@ package admission
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -18,11 +19,13 @@ type Rate struct {
 }
 
 // ClassLimits are the buckets one class of request is charged to: one per
-// client address and one per client network. A request passes only if both
-// have a token.
+// client address, one per client network and, for requests that carry a
+// verified credential, one per credential (its key, see Allow). A request
+// passes only if all of them have a token.
 type ClassLimits struct {
 	PerIP  Rate // per IPv4 address, per IPv6 /64 (one host usually holds a whole /64)
 	PerNet Rate // per IPv4 /24, per IPv6 /48
+	PerKey Rate // per credential, e.g. per speaker invite
 }
 
 // LimiterConfig configures a Limiter.
@@ -44,6 +47,9 @@ func DefaultLimiterConfig() LimiterConfig {
 	c.Capacity = 1 << 16
 	c.TopK = 1024
 	c.Classes[ClassIngest] = ClassLimits{} // never limited
+	// A speaker joins the stage once and rejoins after a dropped connection:
+	// a burst of five, then one join per five seconds per invite.
+	c.Classes[ClassStageJoin] = ClassLimits{PerIP: Rate{1, 10}, PerNet: Rate{5, 20}, PerKey: Rate{0.2, 5}}
 	c.Classes[ClassListener] = ClassLimits{PerIP: Rate{100, 200}, PerNet: Rate{2000, 4000}}
 	c.Classes[ClassChat] = ClassLimits{PerIP: Rate{2, 10}, PerNet: Rate{50, 100}}
 	c.Classes[ClassJoin] = ClassLimits{PerIP: Rate{1, 5}, PerNet: Rate{20, 50}}
@@ -84,7 +90,7 @@ type limShard struct {
 // slot is one token bucket.
 type slot struct {
 	key    [16]byte // masked address or network
-	tag    uint8    // 0: empty; else 1 + 2*class + isNet
+	tag    uint8    // 0: empty; else 1 + 2*class + isNet, or keyTag + class
 	tokens float32
 	last   int64 // unix nanoseconds of the last refill
 }
@@ -102,7 +108,7 @@ func NewLimiter(cfg LimiterConfig) (*Limiter, error) {
 		return nil, fmt.Errorf("admission: limiter capacity %d (want >= %d) or top-k %d (want >= 1) too small", cfg.Capacity, limWays, cfg.TopK)
 	}
 	for c := range cfg.Classes {
-		for _, r := range []*Rate{&cfg.Classes[c].PerIP, &cfg.Classes[c].PerNet} {
+		for _, r := range []*Rate{&cfg.Classes[c].PerIP, &cfg.Classes[c].PerNet, &cfg.Classes[c].PerKey} {
 			if math.IsNaN(r.PerSecond) || math.IsInf(r.PerSecond, 0) {
 				return nil, fmt.Errorf("admission: class %v: rate %v", Class(c), r.PerSecond)
 			}
@@ -131,24 +137,42 @@ func NewLimiter(cfg LimiterConfig) (*Limiter, error) {
 }
 
 // Allow charges one request of class from ip at now to ip's and ip's
-// network's buckets. If either is empty nothing is charged and it returns
-// false and how long until both would have a token.
-func (l *Limiter) Allow(ip netip.Addr, class Class, now time.Time) (ok bool, retryAfter time.Duration) {
+// network's buckets and, if key is not empty, to the bucket of key (a
+// verified credential's identity: callers must never pass anything a client
+// can choose freely). If any is empty nothing is charged and it returns
+// false and how long until all would have a token.
+func (l *Limiter) Allow(ip netip.Addr, class Class, key string, now time.Time) (ok bool, retryAfter time.Duration) {
 	class = class.valid()
 	lim := &l.cfg.Classes[class]
-	if lim.PerIP.PerSecond <= 0 && lim.PerNet.PerSecond <= 0 {
+	if lim.PerKey.PerSecond <= 0 {
+		key = ""
+	}
+	if key == "" && lim.PerIP.PerSecond <= 0 && lim.PerNet.PerSecond <= 0 {
 		return true, 0
 	}
 	netKey, ipKey, v4 := keys(ip)
 	hNet := l.hash(netKey, 0)
 	hIP := l.hash(ipKey, 1)
-	sh := &l.shards[hNet>>58&uint64(len(l.shards)-1)]
 	t := now.UnixNano()
 	tag := 1 + 2*uint8(class)
+	shi := l.shard(hNet)
+	sh := &l.shards[shi]
 
-	sh.mu.Lock()
+	// A credential's bucket lives in the shard of its own hash; with two
+	// shards involved both are locked, lower address first.
+	var kk [16]byte
+	var hKey uint64
+	var ksh *limShard
+	kshi := -1
+	if key != "" {
+		kk = credentialKey(key)
+		hKey = l.hash(kk, 2)
+		kshi = l.shard(hKey)
+		ksh = &l.shards[kshi]
+	}
+	unlock := l.lockShards(shi, kshi)
 	var wait float64
-	var ipSlot, netSlot *slot
+	var ipSlot, netSlot, keySlot *slot
 	if lim.PerIP.PerSecond > 0 {
 		ipSlot = l.bucketLocked(sh, ipKey, tag, hIP, t, &lim.PerIP)
 		if ipSlot.tokens < 1 {
@@ -161,21 +185,53 @@ func (l *Limiter) Allow(ip netip.Addr, class Class, now time.Time) (ok bool, ret
 			wait = max(wait, float64(1-netSlot.tokens)/lim.PerNet.PerSecond)
 		}
 	}
+	if ksh != nil {
+		keySlot = l.bucketLocked(ksh, kk, keyTag+uint8(class), hKey, t, &lim.PerKey)
+		if keySlot.tokens < 1 {
+			wait = max(wait, float64(1-keySlot.tokens)/lim.PerKey.PerSecond)
+		}
+	}
 	ok = wait == 0
 	if ok {
-		if ipSlot != nil {
-			ipSlot.tokens--
-		}
-		if netSlot != nil {
-			netSlot.tokens--
+		for _, s := range [...]*slot{ipSlot, netSlot, keySlot} {
+			if s != nil {
+				s.tokens--
+			}
 		}
 	}
 	sh.top.add(netKey, v4, !ok)
-	sh.mu.Unlock()
+	unlock()
 	if ok {
 		return true, 0
 	}
 	return false, time.Duration(math.Ceil(wait * float64(time.Second)))
+}
+
+// keyTag is the first slot tag of credential buckets (one per class), above
+// every address and network tag.
+const keyTag = 1 + 2*NumClasses
+
+func (l *Limiter) shard(h uint64) int { return int(h >> 58 & uint64(len(l.shards)-1)) }
+
+// lockShards locks shards a and b (b may be -1 or a) in index order and
+// returns the function that unlocks them.
+func (l *Limiter) lockShards(a, b int) func() {
+	if b < 0 || b == a {
+		l.shards[a].mu.Lock()
+		return l.shards[a].mu.Unlock
+	}
+	lo, hi := &l.shards[min(a, b)], &l.shards[max(a, b)]
+	lo.mu.Lock()
+	hi.mu.Lock()
+	return func() { hi.mu.Unlock(); lo.mu.Unlock() }
+}
+
+// credentialKey maps a credential's identity to a bucket key.
+func credentialKey(key string) [16]byte {
+	h := sha256.Sum256([]byte(key))
+	var k [16]byte
+	copy(k[:], h[:])
+	return k
 }
 
 // bucketLocked finds or makes the bucket (key, tag) and refills it to t.

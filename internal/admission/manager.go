@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -18,7 +19,8 @@ type Signals interface {
 	OpenFDs() int
 }
 
-// MaxLevel is the highest shed level: everything but ingest is shed.
+// MaxLevel is the highest shed level: everything but ingest and stage joins
+// is shed.
 const MaxLevel = 4
 
 // ManagerConfig configures a Manager. A zero limit disables that signal.
@@ -46,7 +48,7 @@ type ManagerConfig struct {
 	// Attack detection. An attack is detected when, for AttackAfter
 	// (default 10 s) without a break, either the smoothed join rate exceeds
 	// AttackJoinRate (joins/s; 0 disables; set it to several times the
-	// rooms' admit rates), or at least AttackMinRate requests/s (default
+	// lines' admit rates), or at least AttackMinRate requests/s (default
 	// 50) reach the limiter and more than AttackRejectRatio (default 0.5)
 	// of them are refused. It clears after AttackClearAfter (default 60 s)
 	// without either.
@@ -56,6 +58,13 @@ type ManagerConfig struct {
 	AttackAfter       time.Duration
 	AttackClearAfter  time.Duration
 
+	// AttackDeclared is the operator's attack declaration at start, as
+	// last saved by SaveAttack: attack mode survives a restart.
+	AttackDeclared bool
+	// SaveAttack, if set, makes a declaration durable; DeclareAttack
+	// changes nothing when it fails.
+	SaveAttack func(on bool) error
+
 	// LatencyExempt, if set, names requests whose duration says nothing
 	// about load and must not be observed: LL-HLS blocking playlist
 	// reloads, long polls, downloads.
@@ -63,7 +72,7 @@ type ManagerConfig struct {
 
 	// JoinsWait: while joins are shed below MaxLevel, the middleware
 	// passes them on instead of answering 503, so that the join handler's
-	// waiting room (whose Headroom is false while anything is shed) queues
+	// waiting line (whose Headroom is false while anything is shed) queues
 	// them with a position: a newcomer is told where they stand, at about
 	// the cost of a 503. At MaxLevel joins are shed like everything else.
 	JoinsWait bool
@@ -94,7 +103,7 @@ func (c *ManagerConfig) defaults() {
 // Manager watches the node's resources and request latency and decides which
 // priority classes to shed, lowest first: at level k every class c with
 // c >= NumClasses-k is shed (1: anonymous; 2: also joins; 3: also chat;
-// 4: also listeners). Ingest is never shed. It also holds attack mode,
+// 4: also listeners). Ingest and stage joins are never shed. It also holds attack mode,
 // declared by the operator or detected, in which joins must carry a proof
 // of work.
 //
@@ -105,6 +114,10 @@ type Manager struct {
 	cfg ManagerConfig
 	sig Signals
 	now func() time.Time
+
+	// declareMu orders declarations so that the saved one and the one in
+	// force are the same.
+	declareMu sync.Mutex
 
 	shed     atomic.Uint32 // bit c set: class c is shed
 	level    atomic.Int32
@@ -147,7 +160,9 @@ func NewManager(cfg ManagerConfig, signals Signals, now func() time.Time) *Manag
 	if now == nil {
 		now = time.Now
 	}
-	return &Manager{cfg: cfg, sig: signals, now: now}
+	m := &Manager{cfg: cfg, sig: signals, now: now}
+	m.declared.Store(cfg.AttackDeclared)
+	return m
 }
 
 // Run samples every Interval until ctx is done, then returns nil.
@@ -177,9 +192,20 @@ func (m *Manager) Level() int { return int(m.level.Load()) }
 // RoomConfig.Headroom may use it.
 func (m *Manager) Headroom() bool { return m.shed.Load() == 0 }
 
-// DeclareAttack turns the operator's attack declaration on or off.
+// DeclareAttack turns the operator's attack declaration on or off, saving
+// it first (ManagerConfig.SaveAttack) so that it holds across restarts.
 // Detection is independent: Attack is true while either holds.
-func (m *Manager) DeclareAttack(on bool) { m.declared.Store(on) }
+func (m *Manager) DeclareAttack(on bool) error {
+	m.declareMu.Lock()
+	defer m.declareMu.Unlock()
+	if m.cfg.SaveAttack != nil {
+		if err := m.cfg.SaveAttack(on); err != nil {
+			return fmt.Errorf("admission: save attack declaration: %w", err)
+		}
+	}
+	m.declared.Store(on)
+	return nil
+}
 
 // Attack reports whether attack mode is on (declared or detected).
 func (m *Manager) Attack() bool { return m.declared.Load() || m.detected.Load() }
@@ -195,7 +221,7 @@ func (m *Manager) Observe(c Class, d time.Duration) {
 func shedMask(k int) uint32 {
 	var mask uint32
 	for c := NumClasses - k; c < NumClasses; c++ {
-		if c > int(ClassIngest) {
+		if Class(c).shed() {
 			mask |= 1 << c
 		}
 	}
@@ -254,7 +280,7 @@ func (m *Manager) sample() {
 	ratio(float64(m.sig.OpenFDs()), float64(m.cfg.MaxFDs))
 	// CPU alone may shed joins and anonymous requests, never listeners:
 	// a saturated CPU is as often caused by what is being shed (a flood,
-	// a connection storm) as by the audience, and the waiting room already
+	// a connection storm) as by the audience, and the waiting line already
 	// stops the audience from growing.
 	pOther := p
 	cpuCap := MaxLevel
@@ -354,7 +380,7 @@ type Stats struct {
 type ClassStats struct {
 	Requests uint64        // seen by the middleware
 	Shed     uint64        // answered 503 by the overload manager
-	Waited   uint64        // would have been shed, passed on to the waiting room (ManagerConfig.JoinsWait)
+	Waited   uint64        // would have been shed, passed on to the waiting line (ManagerConfig.JoinsWait)
 	Limited  uint64        // answered 429 by the limiter
 	Latency  time.Duration // smoothed mean handler time
 }

@@ -2,6 +2,7 @@ package admission
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -231,5 +232,30 @@ func TestCPUAloneNeverShedsListeners(t *testing.T) {
 	}
 	if !m.Shedding(ClassJoin) || !m.Shedding(ClassAnonymous) {
 		t.Fatalf("level %d: joins and anonymous requests should be shed", m.Level())
+	}
+}
+
+// TestAttackDeclarationIsDurable: a declaration is saved before it holds,
+// a failed save changes nothing, and a new manager starts from the saved one.
+func TestAttackDeclarationIsDurable(t *testing.T) {
+	saved, fail := false, false
+	cfg := ManagerConfig{SaveAttack: func(on bool) error {
+		if fail {
+			return errors.New("disk full")
+		}
+		saved = on
+		return nil
+	}}
+	m := NewManager(cfg, &fakeSignals{}, nil)
+	if err := m.DeclareAttack(true); err != nil || !saved || !m.Attack() {
+		t.Fatalf("declare: err %v, saved %v, attack %v", err, saved, m.Attack())
+	}
+	fail = true
+	if err := m.DeclareAttack(false); err == nil || !m.Attack() {
+		t.Errorf("failed save: err %v, attack %v; want an error and attack mode kept", err, m.Attack())
+	}
+	cfg.AttackDeclared = saved
+	if restarted := NewManager(cfg, &fakeSignals{}, nil); !restarted.Attack() || !restarted.Stats().AttackDeclared {
+		t.Error("restarted manager forgot the declaration")
 	}
 }

@@ -11,14 +11,17 @@ import (
 // Middleware returns next wrapped in admission control, cheapest rejection
 // first:
 //
-//  1. classify the request (classify must be cheap: look at the path and
-//     whether a ticket header is present and valid);
+//  1. classify the request (classify must be cheap: the path, and whether
+//     a ticket or a bearer credential is valid for the space in the path;
+//     a credential that does not verify is anonymous). classify also names
+//     the verified credential of requests limited per credential (stage
+//     joins), "" for the rest;
 //  2. if limiter (may be nil) refuses the client: 429 with Retry-After,
 //     and the connection is closed after it (nothing the client pipelined
 //     behind it is parsed);
 //  3. if its class is being shed: 503, Retry-After 1-5 s (jittered so shed
 //     clients do not come back together), a short JSON body; except joins
-//     under ManagerConfig.JoinsWait, which go on to the waiting room;
+//     under ManagerConfig.JoinsWait, which go on to the waiting line;
 //  4. otherwise serve it and, unless ManagerConfig.LatencyExempt says not to,
 //     observe how long it took.
 //
@@ -29,13 +32,13 @@ import (
 //
 // Rejections write preallocated headers and body; they do not allocate
 // beyond what net/http's header map needs.
-func (m *Manager) Middleware(classify func(*http.Request) Class, limiter *Limiter, next http.Handler) http.Handler {
+func (m *Manager) Middleware(classify func(*http.Request) (Class, string), limiter *Limiter, next http.Handler) http.Handler {
 	return &guard{m: m, classify: classify, limiter: limiter, next: next}
 }
 
 type guard struct {
 	m        *Manager
-	classify func(*http.Request) Class
+	classify func(*http.Request) (Class, string)
 	limiter  *Limiter
 	next     http.Handler
 }
@@ -57,7 +60,8 @@ var (
 )
 
 func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c := g.classify(r).valid()
+	c, key := g.classify(r)
+	c = c.valid()
 	cc := &g.m.counters[c]
 	cc.requests.Add(1)
 	// The limiter comes before shedding although it costs more (a table
@@ -67,7 +71,7 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// the next of its requests.
 	if g.limiter != nil {
 		ap, _ := netip.ParseAddrPort(r.RemoteAddr)
-		if ok, wait := g.limiter.Allow(ap.Addr(), c, g.m.now()); !ok {
+		if ok, wait := g.limiter.Allow(ap.Addr(), c, key, g.m.now()); !ok {
 			cc.limited.Add(1)
 			secs := int((wait + time.Second - 1) / time.Second)
 			w.Header()["Connection"] = connClose

@@ -10,16 +10,18 @@ import (
 	"time"
 )
 
-func classifyByPath(r *http.Request) Class {
+func classifyByPath(r *http.Request) (Class, string) {
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/ingest"):
-		return ClassIngest
+		return ClassIngest, ""
+	case strings.HasPrefix(r.URL.Path, "/stage/"):
+		return ClassStageJoin, strings.TrimPrefix(r.URL.Path, "/stage/")
 	case strings.HasPrefix(r.URL.Path, "/hls"):
-		return ClassListener
+		return ClassListener, ""
 	case strings.HasPrefix(r.URL.Path, "/join"):
-		return ClassJoin
+		return ClassJoin, ""
 	}
-	return ClassAnonymous
+	return ClassAnonymous, ""
 }
 
 func TestMiddleware(t *testing.T) {
@@ -111,7 +113,7 @@ func BenchmarkMiddlewarePass(b *testing.B) {
 	cfg := DefaultLimiterConfig()
 	cfg.Classes[ClassListener] = ClassLimits{PerIP: Rate{1e9, 1e9}, PerNet: Rate{1e9, 1e9}}
 	l, _ := NewLimiter(cfg)
-	h := m.Middleware(func(*http.Request) Class { return ClassListener }, l,
+	h := m.Middleware(func(*http.Request) (Class, string) { return ClassListener, "" }, l,
 		http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	r := httptest.NewRequest("GET", "/hls/x/1.2.m4s", nil)
 	r.RemoteAddr = "192.0.2.1:1234"
@@ -128,7 +130,7 @@ func BenchmarkMiddlewarePass(b *testing.B) {
 func BenchmarkMiddlewareShed(b *testing.B) {
 	m := NewManager(ManagerConfig{}, &fakeSignals{}, nil)
 	m.shed.Store(shedMask(MaxLevel))
-	h := m.Middleware(func(*http.Request) Class { return ClassAnonymous }, nil,
+	h := m.Middleware(func(*http.Request) (Class, string) { return ClassAnonymous, "" }, nil,
 		http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	r := httptest.NewRequest("GET", "/api/x", nil)
 	w := &nopWriter{h: http.Header{}}
@@ -139,7 +141,7 @@ func BenchmarkMiddlewareShed(b *testing.B) {
 }
 
 // With JoinsWait, joins of a shed class reach the handler (whose waiting
-// room queues them) until the node sheds everything; anonymous requests
+// line queues them) until the node sheds everything; anonymous requests
 // are still refused.
 func TestMiddlewareJoinsWait(t *testing.T) {
 	m, sig, clk := newTestManager(ManagerConfig{MaxGoroutines: 100, JoinsWait: true})

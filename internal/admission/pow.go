@@ -1,6 +1,7 @@
 package admission
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
@@ -163,14 +164,24 @@ func leadingZeroBits(h [sha256.Size]byte) int {
 	return n
 }
 
-// Solve finds a nonce for c by brute force: for the load tool and tests.
-// Expected work is 2^Difficulty hashes.
-func Solve(c Challenge) string {
+// Solve finds a nonce for c by brute force, checking ctx now and then: the
+// one solver of podium's challenges, for the load tool and tests (browsers
+// run their own, web/src). Expected work is 2^Difficulty hashes.
+func Solve(ctx context.Context, c Challenge) (string, error) {
+	if c.Difficulty < 0 || c.Difficulty > MaxDifficulty {
+		return "", fmt.Errorf("admission: challenge difficulty %d outside [0, %d]", c.Difficulty, MaxDifficulty)
+	}
+	if len(c.Challenge) == 0 || len(c.Challenge) > maxTokLen {
+		return "", ErrChallengeMalformed
+	}
 	var num [maxNonceLen]byte
 	for i := uint64(0); ; i++ {
+		if i&0xffff == 0 && ctx.Err() != nil {
+			return "", ctx.Err()
+		}
 		nonce := strconv.AppendUint(num[:0], i, 10)
 		if solves(c.Challenge, string(nonce), c.Difficulty) {
-			return string(nonce)
+			return string(nonce), nil
 		}
 	}
 }

@@ -1,7 +1,9 @@
 package admission
 
 import (
+	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -19,7 +21,7 @@ func TestPoW(t *testing.T) {
 	if ch.Difficulty != 12 {
 		t.Fatalf("difficulty %d", ch.Difficulty)
 	}
-	nonce := Solve(ch)
+	nonce := solve(t, ch)
 	if !solves(ch.Challenge, nonce, 12) {
 		t.Fatal("Solve returned a non-solution")
 	}
@@ -36,7 +38,7 @@ func TestPoW(t *testing.T) {
 		{"non-decimal nonce", sp, ch.Challenge, "12a", ErrChallengeMalformed},
 		{"long nonce", sp, ch.Challenge, "123456789012345678901", ErrChallengeMalformed},
 		{"other space", "sp_zzzzzzzzzzzz", ch.Challenge, nonce, ErrChallengeOtherSpace},
-		{"forged", sp, forged.Challenge, Solve(forged), ErrChallengeForged},
+		{"forged", sp, forged.Challenge, solve(t, forged), ErrChallengeForged},
 		{"malformed", sp, "junk!", nonce, ErrChallengeMalformed},
 		{"valid", sp, ch.Challenge, nonce, nil},
 		{"replayed", sp, ch.Challenge, nonce, ErrChallengeReplayed},
@@ -48,7 +50,7 @@ func TestPoW(t *testing.T) {
 	}
 
 	late := c.Challenge(sp)
-	n := Solve(late)
+	n := solve(t, late)
 	clk.Add(2 * time.Minute)
 	if got := c.Verify(sp, late.Challenge, n); !errors.Is(got, ErrChallengeExpired) {
 		t.Errorf("expired: Verify = %v, want %v", got, ErrChallengeExpired)
@@ -65,7 +67,7 @@ func FuzzVerifyChallenge(f *testing.F) {
 	clk := newClock()
 	c, _ := NewChallenger(testKey(5), 4, time.Minute, clk.Now)
 	ch := c.Challenge("sp_abcdefghjkmn")
-	f.Add(ch.Challenge, Solve(ch))
+	f.Add(ch.Challenge, solve(f, ch))
 	f.Add("", "")
 	f.Add(ch.Challenge[:30], "99999999999999999999")
 	f.Fuzz(func(t *testing.T, challenge, nonce string) {
@@ -78,4 +80,27 @@ func FuzzVerifyChallenge(f *testing.F) {
 		}
 		t.Fatalf("Verify(%q, %q) = unexpected %v", challenge, nonce, err)
 	})
+}
+
+func solve(t testing.TB, c Challenge) string {
+	t.Helper()
+	n, err := Solve(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestSolveStopsAndRefuses(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Solve(ctx, Challenge{Challenge: "abc", Difficulty: 32}); err == nil {
+		t.Error("cancelled solve returned a nonce")
+	}
+	if _, err := Solve(context.Background(), Challenge{Challenge: "abc", Difficulty: 33}); err == nil {
+		t.Error("difficulty 33 accepted")
+	}
+	if _, err := Solve(context.Background(), Challenge{Challenge: strings.Repeat("a", 1000), Difficulty: 1}); err == nil {
+		t.Error("oversize challenge accepted")
+	}
 }

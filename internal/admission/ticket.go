@@ -1,17 +1,21 @@
 // Package admission decides who gets in, and when, while a node is under
-// load: listener tickets, per-space waiting rooms, per-client and per-network
+// load: the connection cap, listener tickets, per-space waiting lines, the
+// listener count from tickets, per-client, per-network and per-credential
 // rate limits in bounded memory with a heavy-hitter view, priority classes,
 // an overload manager that sheds the lowest classes first, a stateless
 // proof-of-work for attack mode, and the net/http middleware that applies
-// them cheapest-rejection-first (docs/ARCHITECTURE.md, "Overload, in layers").
+// them cheapest-rejection-first (docs/ARCHITECTURE.md, "Overload
+// protection").
 //
 // The package knows nothing of spaces beyond an id string, and keeps no
 // state per listener or per waiter: tickets, queue tokens and challenges are
-// compact HMAC-signed tokens any node holding the key can check. Each kind of
-// token has its own key, passed in by the caller.
+// compact HMAC-signed tokens any node holding the key can check; listeners
+// are counted in fixed-size sketches. Each kind of token has its own key,
+// passed in by the caller.
 //
-// Concurrency: Tickets, Challenger, Limiter, Room and Manager are safe for
-// concurrent use; each type's doc says what guards its state.
+// Concurrency: Tickets, Challenger, Limiter, Line, Lines, Listeners,
+// ConnCap and Manager are safe for concurrent use; each type's doc says
+// what guards its state.
 package admission
 
 import (
@@ -29,12 +33,14 @@ var (
 	ErrTicketOtherSpace = errors.New("admission: ticket is for another space")
 )
 
-// ticket payload: kind(1) | expires unix seconds(8) | space.
-const ticketHead = 1 + 8
+// ticket payload: kind(1) | expires unix seconds(8) | id(8) | space.
+const ticketHead = 1 + 8 + 8
 
 // Tickets issues and checks listener tickets: short-lived signed tokens that
-// say "the holder was admitted to this space until exp". A ticket is checked
-// on every media request, so Check does not allocate and bounds its input.
+// say "the holder was admitted to this space until exp". Each carries a
+// random 64-bit id that its renewals keep, so that the node can count
+// listeners as distinct ids (Listeners). A ticket is checked on every media
+// request, so Check does not allocate and bounds its input.
 // Tickets is immutable after NewTickets and safe for concurrent use.
 type Tickets struct {
 	s   signer
@@ -57,41 +63,66 @@ func NewTickets(key []byte, ttl time.Duration, now func() time.Time) (*Tickets, 
 	return &Tickets{s: newSigner(key), ttl: ttl, now: now}, nil
 }
 
-// Issue returns a ticket for space and when it expires (whole seconds).
-// space must be at most MaxSpaceLen bytes (callers validate ids first; a
-// longer one panics).
-func (t *Tickets) Issue(space string) (token string, exp time.Time) {
+// Issue returns a new listener's ticket for space, its fresh random id and
+// when it expires (whole seconds). space must be at most MaxSpaceLen bytes
+// (callers validate ids first; a longer one panics).
+func (t *Tickets) Issue(space string) (token string, id uint64, exp time.Time) {
+	id = randU64()
+	token, exp = t.issue(space, id)
+	return token, id, exp
+}
+
+// Renew returns a fresh ticket for the holder of a valid ticket for space,
+// keeping its id: a renewing listener is the same listener.
+func (t *Tickets) Renew(token, space string) (string, time.Time, error) {
+	id, err := t.Verify(token, space)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	tok, exp := t.issue(space, id)
+	return tok, exp, nil
+}
+
+func (t *Tickets) issue(space string, id uint64) (string, time.Time) {
 	checkSpace(space)
-	exp = t.now().Add(t.ttl).Truncate(time.Second)
+	exp := t.now().Add(t.ttl).Truncate(time.Second)
 	var b [maxPayload]byte
 	p := append(b[:0], kindTicket)
 	p = putU64(p, uint64(exp.Unix()))
+	p = putU64(p, id)
 	p = append(p, space...)
 	return t.s.seal(p), exp
 }
 
 // Check returns nil if token is a valid, unexpired ticket for space, or one
-// of the ErrTicket errors. Malformed and forged are decided before anything
-// the token says is believed.
+// of the ErrTicket errors.
 func (t *Tickets) Check(token, space string) error {
+	_, err := t.Verify(token, space)
+	return err
+}
+
+// Verify returns the id of token if it is a valid, unexpired ticket for
+// space, or one of the ErrTicket errors. Malformed and forged are decided
+// before anything the token says is believed. It does not allocate.
+func (t *Tickets) Verify(token, space string) (id uint64, err error) {
 	var buf [maxRaw]byte
 	p, e := t.s.open(token, &buf)
 	switch e {
 	case tokMalformed:
-		return ErrTicketMalformed
+		return 0, ErrTicketMalformed
 	case tokForged:
-		return ErrTicketForged
+		return 0, ErrTicketForged
 	}
 	if len(p) < ticketHead || p[0] != kindTicket {
-		return ErrTicketMalformed
+		return 0, ErrTicketMalformed
 	}
 	if !spaceMatches(p[ticketHead:], space) {
-		return ErrTicketOtherSpace
+		return 0, ErrTicketOtherSpace
 	}
 	if t.now().Unix() >= int64(getU64(p[1:])) {
-		return ErrTicketExpired
+		return 0, ErrTicketExpired
 	}
-	return nil
+	return getU64(p[9:]), nil
 }
 
 // TTL is how long an issued ticket lasts.

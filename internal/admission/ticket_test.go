@@ -36,11 +36,11 @@ func TestTickets(t *testing.T) {
 		t.Fatal(err)
 	}
 	other, _ := NewTickets(testKey(2), time.Minute, clk.Now)
-	tok, exp := tk.Issue("sp_abcdefghjkmn")
+	tok, _, exp := tk.Issue("sp_abcdefghjkmn")
 	if want := clk.Now().Add(time.Minute); !exp.Equal(want) {
 		t.Errorf("exp = %v, want %v", exp, want)
 	}
-	forged, _ := other.Issue("sp_abcdefghjkmn")
+	forged, _, _ := other.Issue("sp_abcdefghjkmn")
 
 	// Tamper with each character in turn: never accepted.
 	alphabet := "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -98,7 +98,7 @@ func TestNewTicketsRejectsShortKey(t *testing.T) {
 
 func TestTicketCheckDoesNotAllocate(t *testing.T) {
 	tk, _ := NewTickets(testKey(1), time.Minute, nil)
-	tok, _ := tk.Issue("sp_abcdefghjkmn")
+	tok, _, _ := tk.Issue("sp_abcdefghjkmn")
 	if n := testing.AllocsPerRun(100, func() { _ = tk.Check(tok, "sp_abcdefghjkmn") }); n != 0 {
 		t.Errorf("Check allocates %v times", n)
 	}
@@ -135,7 +135,7 @@ func FuzzDecodeB64(f *testing.F) {
 func FuzzCheckTicket(f *testing.F) {
 	clk := newClock()
 	tk, _ := NewTickets(testKey(1), time.Minute, clk.Now)
-	tok, _ := tk.Issue("sp_abcdefghjkmn")
+	tok, _, _ := tk.Issue("sp_abcdefghjkmn")
 	f.Add(tok, "sp_abcdefghjkmn")
 	f.Add(tok[:20], "x")
 	f.Add("", "")
@@ -152,7 +152,7 @@ func FuzzCheckTicket(f *testing.F) {
 
 func BenchmarkTicketCheck(b *testing.B) {
 	tk, _ := NewTickets(testKey(1), time.Minute, nil)
-	tok, _ := tk.Issue("sp_abcdefghjkmn")
+	tok, _, _ := tk.Issue("sp_abcdefghjkmn")
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := tk.Check(tok, "sp_abcdefghjkmn"); err != nil {

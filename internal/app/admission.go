@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/podium-live/podium/internal/admission"
@@ -9,10 +10,15 @@ import (
 	"github.com/podium-live/podium/internal/httpapi"
 )
 
-// buildAdmission makes the admission layer from the configuration. Its
-// keys live in the store, so every node sharing the store accepts the
-// tickets, queue tokens and challenges of the others.
-func (a *App) buildAdmission(ctx context.Context) (*httpapi.Admission, error) {
+// attackSetting is the store setting that keeps the operator's attack
+// declaration across restarts.
+const attackSetting = "attack_declared"
+
+// buildAdmission wires the admission layer from the configuration; the
+// policy is admission's. Its keys live in the store, so every node sharing
+// the store accepts the tickets, queue tokens and challenges of the others.
+// listeners is the node's ticket-based listener count, also read by live.
+func (a *App) buildAdmission(ctx context.Context, creds httpapi.Verifier, listeners *admission.Listeners) (*httpapi.Admission, error) {
 	cfg := a.cfg.Admission
 	key := func(name string) ([]byte, error) { return a.store.Secret(ctx, name, auth.NewKey) }
 	tk, err := key("ticket-key")
@@ -27,7 +33,7 @@ func (a *App) buildAdmission(ctx context.Context) (*httpapi.Admission, error) {
 	if err != nil {
 		return nil, err
 	}
-	ad := &httpapi.Admission{}
+	ad := &httpapi.Admission{Credentials: creds, Listeners: listeners}
 	if ad.Tickets, err = admission.NewTickets(tk, time.Duration(cfg.TicketTTLSeconds)*time.Second, nil); err != nil {
 		return nil, err
 	}
@@ -35,15 +41,23 @@ func (a *App) buildAdmission(ctx context.Context) (*httpapi.Admission, error) {
 		return nil, err
 	}
 	if !cfg.Disabled {
+		declared, _, err := a.store.Setting(ctx, attackSetting)
+		if err != nil {
+			return nil, err
+		}
 		ad.Manager = admission.NewManager(admission.ManagerConfig{
 			MaxHeap:        uint64(cfg.MaxHeapMB) << 20,
 			MaxGoroutines:  cfg.MaxGoroutines,
-			MaxFDs:         int(a.fdLimit()),
+			MaxFDs:         admission.FDLimit(a.maxConns()),
 			TargetLatency:  time.Duration(cfg.TargetLatencyMS) * time.Millisecond,
 			MaxCPU:         float64(cfg.MaxCPUPercent) / 100,
 			AttackJoinRate: 20 * cfg.AdmitRate,
-			LatencyExempt:  httpapi.LatencyExempt,
-			JoinsWait:      true,
+			AttackDeclared: declared == "true",
+			SaveAttack: func(on bool) error {
+				return a.store.SetSetting(context.Background(), attackSetting, strconv.FormatBool(on))
+			},
+			LatencyExempt: httpapi.LatencyExempt,
+			JoinsWait:     true,
 		}, &admission.ProcessSignals{}, nil)
 		lc := admission.DefaultLimiterConfig()
 		lc.Classes[admission.ClassJoin] = admission.ClassLimits{
@@ -54,53 +68,24 @@ func (a *App) buildAdmission(ctx context.Context) (*httpapi.Admission, error) {
 			return nil, err
 		}
 	}
-	headroom := func() bool {
-		if ad.Manager != nil && !ad.Manager.Headroom() {
-			return false
-		}
-		if cfg.MaxListeners == 0 {
-			return true
-		}
-		// The listener estimate lags by a few seconds (it counts playlist
-		// requests), so admissions of the last ten seconds are added: a
-		// storm cannot overshoot the limit before the estimate catches up.
-		recent := int64(ad.Counts().Admitted - a.admittedBefore.Load())
-		return a.listeners.Load()+recent < int64(cfg.MaxListeners)
-	}
 	rate := cfg.AdmitRate
 	if cfg.Disabled {
-		rate = 1e9 // no waiting room: everyone is let in at once
+		rate = 1e9 // no waiting line: everyone is let in at once
 	}
-	if ad.Rooms, err = admission.NewRooms(qk, admission.RoomConfig{AdmitRate: rate, Headroom: headroom}); err != nil {
+	lcfg := admission.LineConfig{AdmitRate: rate, Headroom: admission.Headroom(ad.Manager, listeners, cfg.MaxListeners)}
+	if m := ad.Manager; m != nil {
+		lcfg.ProofNeeded = m.Attack
+	}
+	if ad.Lines, err = admission.NewLines(qk, lcfg, nil); err != nil {
 		return nil, err
 	}
 	return ad, nil
 }
 
-// fdLimit is the open-file limit the overload manager watches: the
-// connection cap plus what WebRTC, storage and the debug listener need.
-func (a *App) fdLimit() int64 {
-	n := a.cfg.MaxConns
-	if n == 0 {
-		n = defaultMaxConns()
+// maxConns is the public listener's connection cap.
+func (a *App) maxConns() int {
+	if a.cfg.MaxConns > 0 {
+		return a.cfg.MaxConns
 	}
-	return int64(n) * 9 / 8
-}
-
-// countListeners refreshes the node's listener estimate twice a second,
-// and remembers how many joins had been admitted ten seconds ago.
-func (a *App) countListeners(ctx context.Context) {
-	t := time.NewTicker(500 * time.Millisecond)
-	defer t.Stop()
-	var hist [20]uint64 // admitted counts, one per tick, oldest at i
-	for i := 0; ; i = (i + 1) % len(hist) {
-		a.listeners.Store(int64(a.runtime.TotalListeners()))
-		a.admittedBefore.Store(hist[i])
-		hist[i] = a.adm.Counts().Admitted
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	return admission.DefaultMaxConns()
 }

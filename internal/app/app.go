@@ -15,11 +15,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/podium-live/podium/internal/admission"
 	"github.com/podium-live/podium/internal/auth"
 	"github.com/podium-live/podium/internal/config"
 	"github.com/podium-live/podium/internal/hls"
@@ -48,13 +48,8 @@ type App struct {
 	hls     *hls.Server
 	reg     *prometheus.Registry
 	adm     *httpapi.Admission
-	// listeners is the node's listener estimate, refreshed twice a second
-	// for the waiting rooms' headroom check.
-	listeners atomic.Int64
-	// admittedBefore is the join counter's value about ten seconds ago.
-	admittedBefore atomic.Uint64
 
-	ln, stageLn   *capListener
+	ln, stageLn   *admission.ConnCap
 	debugLn       net.Listener
 	srv, debugSrv *http.Server
 	stageSrv      *http.Server
@@ -112,6 +107,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	a.hls = hls.NewServer(log)
+	listeners := admission.NewListeners(nil)
 	recDir := cfg.Recordings.Dir
 	if recDir == "" {
 		recDir = filepath.Join(cfg.DataDir, "recordings")
@@ -131,20 +127,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return err == nil && sp.State == space.Ended
 	}, log)
 	hcfg := hls.Config{PartDuration: cfg.HLS.PartDuration(), SegmentParts: cfg.HLS.SegmentParts, WindowSegments: cfg.HLS.WindowSegments}
-	a.runtime = live.NewRuntime(live.RuntimeConfig{MaxSpeakers: cfg.Stage.MaxSpeakers, HLS: hcfg}, a.engine, a.hls, recStore, log)
-	events := live.Fanout{a.runtime, a.access, replayEvents{replay}}
+	a.runtime = live.NewRuntime(live.RuntimeConfig{MaxSpeakers: cfg.Stage.MaxSpeakers, HLS: hcfg, Listeners: listeners}, a.engine, a.hls, recStore, log)
+	adm, err := a.buildAdmission(ctx, signer, listeners)
+	if err != nil {
+		return nil, err
+	}
+	events := live.Fanout{a.runtime, a.access, replayEvents{replay}, lineEvents{lines: adm.Lines}}
 	a.spaces = live.NewSpaces(live.SpacesConfig{}, a.store, signer, events, log)
 	a.library = live.NewLibrary(a.store, recStore, a.runtime, events, log)
 	a.reg = obs.NewRegistry()
 	a.registerMetrics()
-	adm, err := a.buildAdmission(ctx)
-	if err != nil {
-		return nil, err
-	}
 	api := httpapi.New(httpapi.Services{Access: a.access, Spaces: a.spaces, Stage: a.runtime, Recordings: a.library, Replay: replay},
 		a.hls, pages{}, adm, httpapi.Options{
 			PublicURL: cfg.PublicURL, AdmitRate: cfg.Admission.AdmitRate, Credentials: a.creds,
-			Conns: func() (int, int, uint64) { return int(a.ln.open.Load()), int(a.ln.max), a.ln.rejected.Load() },
+			Conns: func() (int, int, uint64) { return a.ln.Open(), a.ln.Max(), a.ln.Rejected() },
 		}, log)
 	var handler http.Handler = api
 	if adm.Manager != nil {
@@ -179,23 +175,19 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if err != nil {
 		return nil, fmt.Errorf("app: listen %s: %w", cfg.Addr, err)
 	}
-	maxConns := cfg.MaxConns
-	if maxConns == 0 {
-		maxConns = defaultMaxConns()
-	}
-	a.ln = newCapListener(ln, maxConns)
-	a.srv.ConnState = a.ln.connState
+	a.ln = admission.NewConnCap(ln, a.maxConns())
+	a.srv.ConnState = a.ln.ConnState
 	if cfg.StageAddr != "" {
 		sln, err := net.Listen("tcp", cfg.StageAddr)
 		if err != nil {
 			return nil, fmt.Errorf("app: listen stage %s: %w", cfg.StageAddr, err)
 		}
 		// A few hundred hosts and speakers at most: a small cap of its own.
-		a.stageLn = newCapListener(sln, 1024)
+		a.stageLn = admission.NewConnCap(sln, 1024)
 		a.stageSrv = &http.Server{
 			Handler: a.srv.Handler, ReadHeaderTimeout: a.srv.ReadHeaderTimeout, ReadTimeout: a.srv.ReadTimeout,
 			WriteTimeout: a.srv.WriteTimeout, IdleTimeout: a.srv.IdleTimeout, MaxHeaderBytes: a.srv.MaxHeaderBytes, ErrorLog: a.srv.ErrorLog,
-			ConnState: a.stageLn.connState,
+			ConnState: a.stageLn.ConnState,
 		}
 	}
 	if cfg.DebugAddr != "" {
@@ -259,6 +251,19 @@ func (e replayEvents) StageChanged(string, live.StageChange) {}
 
 func (e replayEvents) PublicationChanged(id string) { e.s.Forget(id) }
 
+// lineEvents drops a space's waiting line when the space ends: nobody
+// waits to join an ended space.
+type lineEvents struct {
+	live.NoEvents
+	lines *admission.Lines
+}
+
+func (e lineEvents) StateChanged(sp space.Space) {
+	if sp.State == space.Ended {
+		e.lines.Remove(sp.ID)
+	}
+}
+
 // Run serves until ctx ends, then shuts down in order (see shutdown). It
 // returns only when every goroutine it started has ended, with the first
 // error any of them (or the shutdown) met.
@@ -301,11 +306,10 @@ func (a *App) Run(ctx context.Context) error {
 	background := func(f func(context.Context)) { wg.Go(func() { f(bgCtx) }) }
 	background(func(ctx context.Context) { fail(a.hls.Run(ctx)) }) // heartbeat: bounds how long a blocked playlist request waits on a stalled stream
 	background(a.retention)
-	background(a.countListeners)
 	if a.adm.Manager != nil {
 		background(func(ctx context.Context) { a.adm.Manager.Run(ctx) })
 	}
-	background(func(ctx context.Context) { a.ln.reap(ctx.Done()) })
+	background(func(ctx context.Context) { fail(a.ln.Reap(ctx)) })
 	// servers stops Run early when a server fails.
 	served, serverFailed := context.WithCancel(ctx)
 	defer serverFailed()
@@ -320,7 +324,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	serve(a.srv, a.ln)
 	if a.stageSrv != nil {
-		background(func(ctx context.Context) { a.stageLn.reap(ctx.Done()) })
+		background(func(ctx context.Context) { fail(a.stageLn.Reap(ctx)) })
 		serve(a.stageSrv, a.stageLn)
 	}
 	if a.debugSrv != nil {

@@ -93,10 +93,7 @@ func (a *API) buildStatus(r *http.Request) ([]byte, error) {
 		}
 		ls := a.stage.LiveFigures(sp.ID)
 		total += ls.Listeners
-		queue := 0
-		if room, err := a.adm.Rooms.Get(sp.ID); err == nil {
-			queue = room.Waiting()
-		}
+		queue := a.adm.Lines.Waiting(sp.ID)
 		spaces = append(spaces, map[string]any{"id": sp.ID, "title": sp.Title, "listeners": ls.Listeners, "speakers": ls.Speakers, "queue": queue, "admit_rate": a.opts.AdmitRate})
 	}
 	doc["spaces"], doc["listeners"] = spaces, total
@@ -140,7 +137,10 @@ func (a *API) adminAttack(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, newError(http.StatusConflict, "protections_off", "protections are switched off on this node (admission.disabled)"))
 		return
 	}
-	a.adm.Manager.DeclareAttack(*req.On)
+	if err := a.adm.Manager.DeclareAttack(*req.On); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	a.log.Warn("attack mode declared by the operator", "on", strconv.FormatBool(*req.On))
 	a.admin.mu.Lock()
 	a.admin.doc = nil

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/podium-live/podium/internal/admission"
+	"github.com/podium-live/podium/internal/auth"
 )
 
 // hlsSpace returns the space id of a /hls/{id}/... path.
@@ -18,27 +19,74 @@ func hlsSpace(path string) string {
 	return id
 }
 
-// Classify puts a request in its priority class for the overload manager:
-// the stage (WHIP, host and speaker actions) is never shed; media requests
-// with a valid ticket are existing listeners; joins; everything else
-// (media without a ticket, pages, reads) is anonymous and shed first.
-func (a *API) Classify(r *http.Request) admission.Class {
+// Verifier checks a bearer token's signature and expiry (auth.Signer).
+type Verifier interface {
+	Verify(token string) (auth.Claims, error)
+}
+
+// Classify puts a request in its priority class for the overload manager,
+// by what the request proves, never by what it merely carries:
+//
+//   - media with a ticket valid for the space in the path: listener;
+//   - joins: join;
+//   - a bearer credential whose signature and expiry verify and whose role
+//     holds in the space of the path (operator anywhere; host for their
+//     space; speaker for their own stage session, /whip/{id} and
+//     /speakers/{id}): ingest, never limited or shed;
+//   - a WHIP join (POST /api/spaces/{id}/whip) with such a credential:
+//     stage join, never shed but limited per address and per credential
+//     (the speaker's invite, the host's space), which is the key returned;
+//   - everything else, including any credential that does not verify or
+//     is for another space or role: anonymous (the handler answers 401 or
+//     403 to a bad credential).
+//
+// Revocation is the handler's to check: classification reads no database.
+func (a *API) Classify(r *http.Request) (admission.Class, string) {
 	p := r.URL.Path
-	switch {
-	case strings.HasPrefix(p, "/hls/"):
+	if strings.HasPrefix(p, "/hls/") {
 		if t := r.Header.Get(TicketHeader); t != "" && a.adm.Tickets.Check(t, hlsSpace(p)) == nil {
-			return admission.ClassListener
+			return admission.ClassListener, ""
 		}
-		return admission.ClassAnonymous
-	case !strings.HasPrefix(p, "/api/spaces/"):
-		return admission.ClassAnonymous
-	case strings.HasSuffix(p, "/join"):
-		return admission.ClassJoin
-	case strings.Contains(p, "/whip") || strings.Contains(p, "/speakers/") || r.Header.Get("Authorization") != "":
-		// Speakers, hosts and operators acting with a credential.
-		return admission.ClassIngest
+		return admission.ClassAnonymous, ""
 	}
-	return admission.ClassAnonymous
+	rest, ok := strings.CutPrefix(p, "/api/")
+	if !ok {
+		return admission.ClassAnonymous, ""
+	}
+	id, tail := "", ""
+	if s, ok := strings.CutPrefix(rest, "spaces/"); ok {
+		id, tail, _ = strings.Cut(s, "/")
+		if tail == "join" {
+			return admission.ClassJoin, ""
+		}
+	}
+	tok := auth.FromHeader(r.Header.Get("Authorization"))
+	if tok == "" || a.adm.Credentials == nil {
+		return admission.ClassAnonymous, ""
+	}
+	c, err := a.adm.Credentials.Verify(tok)
+	if err != nil {
+		return admission.ClassAnonymous, ""
+	}
+	stageJoin := tail == "whip" && r.Method == http.MethodPost
+	switch {
+	case c.Role == auth.RoleOperator:
+		if stageJoin {
+			return admission.ClassStageJoin, "operator"
+		}
+		return admission.ClassIngest, ""
+	case id == "" || c.Space != id:
+		return admission.ClassAnonymous, ""
+	case stageJoin && c.Role == auth.RoleHost:
+		return admission.ClassStageJoin, "host:" + id
+	case stageJoin && c.Role == auth.RoleSpeaker && c.Invite != "":
+		return admission.ClassStageJoin, "invite:" + c.Invite
+	case c.Role == auth.RoleHost:
+		return admission.ClassIngest, ""
+	case c.Role == auth.RoleSpeaker && (strings.HasPrefix(tail, "whip/") || strings.HasPrefix(tail, "speakers/")):
+		return admission.ClassIngest, ""
+	}
+	return admission.ClassAnonymous, ""
 }
 
 // LatencyExempt names requests whose duration says nothing about load:
@@ -52,12 +100,19 @@ func LatencyExempt(r *http.Request) bool {
 
 // serveMedia refuses media requests whose ticket is forged, malformed or
 // for another space (an expired ticket is served as anonymous: the player
-// renews it) and hands the rest to the HLS server.
+// renews it), counts the listener behind a valid one, and hands the rest
+// to the HLS server.
 func (a *API) serveMedia(w http.ResponseWriter, r *http.Request) {
 	if t := r.Header.Get(TicketHeader); t != "" {
-		err := a.adm.Tickets.Check(t, hlsSpace(r.URL.Path))
-		if err != nil && !errors.Is(err, admission.ErrTicketExpired) {
-			a.fail(w, r, newError(http.StatusUnauthorized, "bad_ticket", err.Error()))
+		sp := hlsSpace(r.URL.Path)
+		id, err := a.adm.Tickets.Verify(t, sp)
+		switch {
+		case err == nil:
+			if a.adm.Listeners != nil {
+				a.adm.Listeners.Seen(sp, id)
+			}
+		case !errors.Is(err, admission.ErrTicketExpired):
+			a.fail(w, r, newError(http.StatusUnauthorized, "bad_ticket", ticketMessage(err)))
 			return
 		}
 	}

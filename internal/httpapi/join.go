@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -11,14 +13,21 @@ import (
 	"github.com/podium-live/podium/internal/space"
 )
 
-// Admission is what the join route needs from the admission layer. A nil
-// Manager means protections are off: every join gets a ticket at once.
+// Admission is what the join route, media and classification need from
+// the admission layer. A nil Manager means protections are off: every join
+// gets a ticket at once.
 type Admission struct {
 	Tickets    *admission.Tickets
-	Rooms      *admission.Rooms
+	Lines      *admission.Lines
 	Challenger *admission.Challenger
 	Manager    *admission.Manager
 	Limiter    *admission.Limiter
+	// Listeners counts the tickets seen in media requests and the joins
+	// admitted; nil counts nothing.
+	Listeners *admission.Listeners
+	// Credentials verifies bearer tokens for Classify; nil classifies every
+	// credential as anonymous.
+	Credentials Verifier
 
 	admitted, queued, challenged, refused atomic.Uint64
 }
@@ -30,6 +39,9 @@ type AdmissionCounts struct{ Admitted, Queued, Challenged, Refused uint64 }
 func (ad *Admission) Counts() AdmissionCounts {
 	return AdmissionCounts{ad.admitted.Load(), ad.queued.Load(), ad.challenged.Load(), ad.refused.Load()}
 }
+
+// ticketMessage is an admission error as a user reads it.
+func ticketMessage(err error) string { return strings.TrimPrefix(err.Error(), "admission: ") }
 
 // maxJoinBody bounds a join request body.
 const maxJoinBody = 4 << 10
@@ -68,59 +80,74 @@ func (a *API) join(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	now := time.Now()
-	// Renewals of a valid ticket are always admitted.
+	// Renewals of a valid ticket are always admitted and keep its id: the
+	// same listener.
 	if req.Ticket != "" {
-		if err := ad.Tickets.Check(req.Ticket, id); err != nil {
+		tok, exp, err := ad.Tickets.Renew(req.Ticket, id)
+		if err != nil {
 			ad.refused.Add(1)
-			a.fail(w, r, newError(http.StatusUnauthorized, "bad_ticket", err.Error()))
+			a.fail(w, r, newError(http.StatusUnauthorized, "bad_ticket", ticketMessage(err)))
 			return
 		}
-		a.admit(w, r, id)
+		a.writeTicket(w, r, id, tok, exp)
 		return
 	}
-	room, err := ad.Rooms.Get(id)
+	line, err := ad.Lines.Get(id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	var d admission.Decision
-	if req.QueueToken != "" {
-		// A queue token proves the holder passed any challenge when it
-		// first joined.
-		if d, err = room.Wait(req.QueueToken, now); err != nil {
+	// A proof of work sent along is checked first (each challenge works
+	// once); whether one is needed is the line's decision, which
+	// remembers in the queue token that its holder solved one.
+	proved := false
+	if req.PoW != nil {
+		if err := ad.Challenger.Verify(id, req.PoW.Challenge, req.PoW.Nonce); err != nil {
 			ad.refused.Add(1)
-			a.fail(w, r, newError(http.StatusUnauthorized, "bad_queue_token", err.Error()))
+			a.challenge(w, id, ticketMessage(err))
 			return
 		}
+		proved = true
+	}
+	var d admission.Decision
+	if req.QueueToken != "" {
+		d, err = line.Wait(req.QueueToken, proved, now)
 	} else {
-		if ad.Manager != nil && ad.Manager.Attack() {
-			if req.PoW == nil {
-				a.challenge(w, id, "attack mode: solve the challenge to join")
-				return
-			}
-			if err := ad.Challenger.Verify(id, req.PoW.Challenge, req.PoW.Nonce); err != nil {
-				ad.refused.Add(1)
-				a.challenge(w, id, err.Error())
-				return
-			}
-		}
-		d = room.Join(now)
+		d, err = line.Join(proved, now)
+	}
+	switch {
+	case errors.Is(err, admission.ErrProofNeeded):
+		a.challenge(w, id, ticketMessage(err))
+		return
+	case err != nil:
+		ad.refused.Add(1)
+		a.fail(w, r, newError(http.StatusUnauthorized, "bad_queue_token", ticketMessage(err)))
+		return
 	}
 	if d.Admit {
-		a.admit(w, r, id)
+		tok, tid, exp := ad.Tickets.Issue(id)
+		if ad.Listeners != nil {
+			ad.Listeners.Admitted(id, tid)
+		}
+		a.writeTicket(w, r, id, tok, exp)
 		return
 	}
 	ad.queued.Add(1)
 	retry := max(1, int(d.RetryAfter.Round(time.Second)/time.Second))
 	w.Header().Set("Retry-After", strconv.Itoa(retry))
-	writeJSON(w, http.StatusAccepted, map[string]any{
-		"queued": true, "position": d.Position, "estimate_seconds": int(d.Estimate.Round(time.Second) / time.Second),
-		"queue_token": d.QueueToken, "retry_after": retry,
-	})
+	doc := map[string]any{
+		"queued": true, "position": d.Position, "queue_token": d.QueueToken, "retry_after": retry,
+		"estimate_seconds": nil,
+		"estimate_reason":  "the node is full and nobody has been let in lately: the line moves when listeners leave",
+	}
+	if d.Moving {
+		doc["estimate_seconds"] = max(1, int(d.Estimate.Round(time.Second)/time.Second))
+		delete(doc, "estimate_reason")
+	}
+	writeJSON(w, http.StatusAccepted, doc)
 }
 
-func (a *API) admit(w http.ResponseWriter, r *http.Request, id string) {
-	tok, exp := a.adm.Tickets.Issue(id)
+func (a *API) writeTicket(w http.ResponseWriter, r *http.Request, id, tok string, exp time.Time) {
 	a.adm.admitted.Add(1)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"ticket": tok, "expires_at": exp.UTC().Format(time.RFC3339), "playlist_url": a.base(r) + "/hls/" + id + "/index.m3u8",

@@ -22,7 +22,13 @@ type RuntimeConfig struct {
 	HLS         hls.Config
 	Mix         mix.Config
 	Record      record.Options
+	// Listeners counts each space's listeners (admission.Listeners counts
+	// tickets seen in media requests); nil reports none.
+	Listeners ListenerCounter
 }
+
+// ListenerCounter reports how many listeners a space has.
+type ListenerCounter interface{ Count(space string) int }
 
 // Runtime holds the spaces open on this node, one venue each: stage,
 // mixer, stream and tape, and nothing else. It learns about spaces from
@@ -344,25 +350,12 @@ func (rt *Runtime) LiveFigures(id string) Figures {
 	}
 	var f Figures
 	v.mu.Lock()
-	if v.stream != nil {
-		f.Listeners = v.stream.ListenerEstimate()
+	if v.stream != nil && rt.cfg.Listeners != nil {
+		f.Listeners = rt.cfg.Listeners.Count(id)
 	}
 	v.mu.Unlock()
 	f.Speakers = len(v.stage.Speakers())
 	return f
-}
-
-// TotalListeners sums the listener estimates of the spaces open here.
-func (rt *Runtime) TotalListeners() int {
-	n := 0
-	for _, v := range rt.openVenues() {
-		v.mu.Lock()
-		if v.stream != nil {
-			n += v.stream.ListenerEstimate()
-		}
-		v.mu.Unlock()
-	}
-	return n
 }
 
 // openVenues returns the venues open now, so callers can visit them

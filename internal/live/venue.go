@@ -189,8 +189,8 @@ func (v *venue) statusJSON(state space.State, maxAge time.Duration) []byte {
 			levels[l.ID] = l
 		}
 	}
-	if v.stream != nil {
-		st.Listeners = v.stream.ListenerEstimate()
+	if v.stream != nil && v.rt.cfg.Listeners != nil {
+		st.Listeners = v.rt.cfg.Listeners.Count(v.id)
 	}
 	if v.tape != nil {
 		st.Recorded = true

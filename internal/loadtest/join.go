@@ -3,16 +3,15 @@ package loadtest
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"math/bits"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/podium-live/podium/internal/admission"
 )
 
 // Backoff is capped exponential backoff with full jitter: the delay before
@@ -75,40 +74,6 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 		return false
 	case <-t.C:
 		return true
-	}
-}
-
-// leadingZeroBits counts the leading zero bits of h.
-func leadingZeroBits(h []byte) int {
-	n := 0
-	for _, b := range h {
-		if b != 0 {
-			return n + bits.LeadingZeros8(b)
-		}
-		n += 8
-	}
-	return n
-}
-
-// solvePoW finds a decimal nonce such that SHA-256(challenge+":"+nonce)
-// has difficulty leading zero bits.
-func solvePoW(ctx context.Context, challenge string, difficulty int) (string, error) {
-	if difficulty < 0 || difficulty > 32 {
-		return "", fmt.Errorf("loadtest: challenge difficulty %d out of range", difficulty)
-	}
-	buf := make([]byte, 0, len(challenge)+24)
-	buf = append(buf, challenge...)
-	buf = append(buf, ':')
-	pre := len(buf)
-	for n := uint64(0); ; n++ {
-		if n&0xffff == 0 && ctx.Err() != nil {
-			return "", ctx.Err()
-		}
-		buf = strconv.AppendUint(buf[:pre], n, 10)
-		h := sha256.Sum256(buf)
-		if leadingZeroBits(h[:]) >= difficulty {
-			return string(buf[pre:]), nil
-		}
 	}
 }
 
@@ -222,11 +187,17 @@ func (l *listener) join(ctx context.Context) (joinResult, error) {
 			continue // polling the queue is not a failure: no backoff growth
 		case status == http.StatusUnauthorized && a.Code == "challenge":
 			e.st.joinChallenges.Add(1)
-			nonce, err := solvePoW(ctx, a.Challenge.Challenge, a.Challenge.Difficulty)
+			nonce, err := admission.Solve(ctx, admission.Challenge{Challenge: a.Challenge.Challenge, Difficulty: a.Challenge.Difficulty})
 			if err != nil {
 				return res, err
 			}
-			body = map[string]any{"pow": map[string]string{"challenge": a.Challenge.Challenge, "nonce": nonce}}
+			pow := map[string]string{"challenge": a.Challenge.Challenge, "nonce": nonce}
+			if q, ok := body.(map[string]string); ok && q["queue_token"] != "" {
+				// A waiter asked for a proof keeps their place.
+				body = map[string]any{"queue_token": q["queue_token"], "pow": pow}
+			} else {
+				body = map[string]any{"pow": pow}
+			}
 			continue
 		case status == http.StatusUnauthorized:
 			// Stale queue token or challenge: start over.

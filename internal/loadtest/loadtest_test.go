@@ -2,7 +2,6 @@ package loadtest
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -99,21 +98,6 @@ func TestBackoff(t *testing.T) {
 		if got := parseRetryAfter(in, now); got != want {
 			t.Errorf("parseRetryAfter(%q) = %v, want %v", in, got, want)
 		}
-	}
-}
-
-// TestSolvePoW checks challenges are solved to the asked difficulty.
-func TestSolvePoW(t *testing.T) {
-	nonce, err := solvePoW(context.Background(), "abc", 12)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := sha256.Sum256([]byte("abc:" + nonce))
-	if n := leadingZeroBits(h[:]); n < 12 {
-		t.Errorf("nonce %s gives %d leading zero bits, want >= 12", nonce, n)
-	}
-	if n := leadingZeroBits([]byte{0, 0x1f}); n != 11 {
-		t.Errorf("leadingZeroBits = %d, want 11", n)
 	}
 }
 

@@ -79,6 +79,11 @@ CREATE TABLE token_slots (
 );
 `, `
 ALTER TABLE recordings ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+`, `
+CREATE TABLE settings (
+	name TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
 `}
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -311,7 +311,8 @@ export class Admission {
         this.set({
           state: 'queued',
           position: Number.isFinite(Number(j.position)) ? Number(j.position) : null,
-          estimate: Number.isFinite(Number(j.estimate_seconds)) ? Number(j.estimate_seconds) : null,
+          // null while the line stands still (a full node): no estimate.
+          estimate: j.estimate_seconds != null && Number.isFinite(Number(j.estimate_seconds)) ? Number(j.estimate_seconds) : null,
           retryAt: this.now() + waitMs,
           reason: '',
         });
@@ -344,7 +345,8 @@ export class Admission {
           this.solving = null;
         }
         if (gen !== this.gen || nonce == null) return false;
-        body = { pow: { challenge, nonce: String(nonce) } };
+        // A waiter asked for a proof keeps their place in line.
+        body = this.queueToken ? { queue_token: this.queueToken, pow: { challenge, nonce: String(nonce) } } : { pow: { challenge, nonce: String(nonce) } };
         this.set({ state: 'joining' });
         continue;
       }

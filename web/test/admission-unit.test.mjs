@@ -139,6 +139,23 @@ test('Admission: challenge solved, then admitted', async () => {
   a.abort();
 });
 
+test('Admission: a line standing still gives no estimate; a waiter challenged keeps their place', async () => {
+  let powBody = null;
+  const { fetch } = fakeServer([
+    { status: 202, json: { queued: true, position: 1, estimate_seconds: null, estimate_reason: 'full', queue_token: 'q1', retry_after: 0.02 } },
+    { status: 401, json: { error: 'solve this', code: 'challenge', challenge: { challenge: 'ch.abc', difficulty: 4 } } },
+    (body) => ((powBody = body), ticketAnswer('t1')),
+  ]);
+  const estimates = [];
+  const a = new Admission('sp_1', { fetch, onChange: (s) => s.state === 'queued' && estimates.push(s.estimate) });
+  assert.equal(await a.ensure(), true);
+  assert.deepEqual(estimates, [null], 'a null estimate is no estimate, not 0 s');
+  assert.equal(queueText(1, null), "You're in line: position 1");
+  assert.equal(powBody.queue_token, 'q1');
+  assert.equal(powBody.pow.challenge, 'ch.abc');
+  a.abort();
+});
+
 test('Admission: busy answers back off (honouring Retry-After), network errors too', async () => {
   const { fetch } = fakeServer([
     { status: 503, json: { error: 'busy' }, headers: { 'Retry-After': '0.05' } },

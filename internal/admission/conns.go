@@ -1,6 +1,7 @@
-package app
+package admission
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -11,13 +12,14 @@ import (
 	"time"
 )
 
-// capListener is the first, cheapest layer of overload protection: it
-// holds at most max connections open; past that it answers each new
-// connection with a canned 503 and closes it at once, so the process never
-// runs out of file descriptors and a flood is refused before any HTTP
-// parsing. It also tracks idle keep-alive connections and closes them
-// sooner as the listener fills up.
-type capListener struct {
+// ConnCap is the first, cheapest layer of overload protection, a
+// net.Listener that holds at most max connections open; past that it answers
+// each new connection with a canned 503 and closes it at once, so the
+// process never runs out of file descriptors and a flood is refused before
+// any HTTP parsing. It also tracks idle keep-alive connections (give
+// ConnState to the http.Server) and closes them sooner as the listener fills
+// up (Reap).
+type ConnCap struct {
 	net.Listener
 	max      int64
 	open     atomic.Int64
@@ -30,13 +32,28 @@ type capListener struct {
 var busyResponse = []byte("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Type: application/json\r\nContent-Length: 57\r\nConnection: close\r\n\r\n" +
 	`{"error":"server busy, retry later","code":"overloaded"}` + "\n")
 
-func newCapListener(ln net.Listener, max int) *capListener {
-	return &capListener{Listener: ln, max: int64(max), idle: map[net.Conn]time.Time{}}
+// NewConnCap returns ln capped at max open connections.
+func NewConnCap(ln net.Listener, max int) *ConnCap {
+	return &ConnCap{Listener: ln, max: int64(max), idle: map[net.Conn]time.Time{}}
 }
 
-// defaultMaxConns leaves a fifth of the process's file descriptors for
+// Open returns how many connections are open.
+func (l *ConnCap) Open() int { return int(l.open.Load()) }
+
+// Max returns the cap.
+func (l *ConnCap) Max() int { return int(l.max) }
+
+// Rejected returns how many connections were refused past the cap.
+func (l *ConnCap) Rejected() uint64 { return l.rejected.Load() }
+
+// FDLimit is the open-file limit the overload manager should watch for a
+// node capped at maxConns: the cap plus what WebRTC, storage and the debug
+// listener need.
+func FDLimit(maxConns int) int { return maxConns * 9 / 8 }
+
+// DefaultMaxConns leaves a fifth of the process's file descriptors for
 // WebRTC sockets, the database, recordings and the debug listener.
-func defaultMaxConns() int {
+func DefaultMaxConns() int {
 	var rl syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur == 0 {
 		return 1000
@@ -46,7 +63,7 @@ func defaultMaxConns() int {
 }
 
 // Accept returns the next connection under the cap.
-func (l *capListener) Accept() (net.Conn, error) {
+func (l *ConnCap) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
@@ -66,7 +83,7 @@ func (l *capListener) Accept() (net.Conn, error) {
 
 type capConn struct {
 	net.Conn
-	l       *capListener
+	l       *ConnCap
 	once    sync.Once
 	stalled atomic.Bool // a write ran into its deadline: the reader stopped reading
 }
@@ -99,11 +116,11 @@ func (c *capConn) Close() error {
 }
 
 // utilization is the share of the cap in use.
-func (l *capListener) utilization() float64 { return float64(l.open.Load()) / float64(l.max) }
+func (l *ConnCap) utilization() float64 { return float64(l.open.Load()) / float64(l.max) }
 
 // idleTimeout shrinks as the listener fills: keep-alive is generous when
 // there is room and short when connections are scarce.
-func (l *capListener) idleTimeout() time.Duration {
+func (l *ConnCap) idleTimeout() time.Duration {
 	switch u := l.utilization(); {
 	case u > 0.9:
 		return time.Second
@@ -115,8 +132,8 @@ func (l *capListener) idleTimeout() time.Duration {
 	return 60 * time.Second
 }
 
-// connState is the http.Server ConnState hook that tracks idle connections.
-func (l *capListener) connState(c net.Conn, s http.ConnState) {
+// ConnState is the http.Server ConnState hook that tracks idle connections.
+func (l *ConnCap) ConnState(c net.Conn, s http.ConnState) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if s == http.StateIdle {
@@ -126,15 +143,15 @@ func (l *capListener) connState(c net.Conn, s http.ConnState) {
 	}
 }
 
-// reap closes connections idle for longer than the current idle timeout.
-// It runs once a second until stop is closed.
-func (l *capListener) reap(stop <-chan struct{}) {
+// Reap closes connections idle for longer than the current idle timeout,
+// once a second, until ctx is done; then it returns nil.
+func (l *ConnCap) Reap(ctx context.Context) error {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
 		select {
-		case <-stop:
-			return
+		case <-ctx.Done():
+			return nil
 		case now := <-t.C:
 			limit := l.idleTimeout()
 			var old []net.Conn
