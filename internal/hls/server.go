@@ -179,7 +179,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) *reqError {
 
 func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, st *Stream, req *request) *reqError {
 	sn := st.current()
-	st.rate.add(sn.nextAbs)
 	// The first part whose playlist version exists: the last part of the
 	// first segment.
 	servable := (st.startMSN+1)*st.sp - 1

@@ -206,7 +206,6 @@ type Stream struct {
 	header        []byte   // playlist header up to EXT-X-MEDIA-SEQUENCE, exclusive
 
 	snap atomic.Pointer[snapshot]
-	rate rateCounter
 
 	mu      sync.Mutex  // serializes the writer side
 	builder partBuilder // guarded by mu
@@ -265,7 +264,6 @@ func NewStream(id string, liveSince, now time.Time, cfg Config) *Stream {
 	// it; a few target durations is longer than anyone asks for that part.
 	s.blockingCC = []string{"public, max-age=" + strconv.Itoa(3*s.targetDur)}
 	s.header = s.appendHeader(nil)
-	s.rate.init(s.partDur, s.startMSN*s.sp)
 
 	first := &segment{msn: s.startMSN, disc: s.resumed, pdt: s.pdt(s.startMSN)}
 	s.snap.Store(&snapshot{

@@ -289,30 +289,12 @@ func TestCloseFinalizes(t *testing.T) {
 	if last.Parts[3].Duration != 100*time.Millisecond {
 		t.Errorf("short last part %v", last.Parts[3].Duration)
 	}
-	if s.ListenerEstimate() != 0 {
-		t.Error("closed stream has listeners")
-	}
 
 	// Closing without frames: an empty, ended playlist.
 	e := NewStream("sp_2", t0, t0, Config{})
 	e.Close()
 	if b := e.current().playlist.b; !bytes.HasSuffix(b, []byte("#EXT-X-ENDLIST\n")) {
 		t.Errorf("empty closed playlist:\n%s", b)
-	}
-}
-
-func TestListenerEstimate(t *testing.T) {
-	s := NewStream("sp_1", t0, t0, Config{})
-	next := 0
-	// 100 players, each one blocking reload per part, for 8 s.
-	for range 40 {
-		for range 100 {
-			s.rate.add(s.current().nextAbs)
-		}
-		feed(s, &next, 10)
-	}
-	if got := s.ListenerEstimate(); got < 90 || got > 110 {
-		t.Errorf("ListenerEstimate() = %d, want about 100", got)
 	}
 }
 
