@@ -69,7 +69,7 @@ func setBtrtBufferSize(init []byte, size uint32) error {
 	// size(4) "btrt" bufferSizeDB(4) maxBitrate(4) avgBitrate(4)
 	head := []byte{0, 0, 0, 20, 'b', 't', 'r', 't'}
 	i := bytes.Index(init, head)
-	if i < 0 || bytes.Index(init[i+1:], head) >= 0 || i+20 > len(init) {
+	if i < 0 || bytes.Contains(init[i+1:], head) || i+20 > len(init) {
 		return fmt.Errorf("hls: init segment has no single btrt box")
 	}
 	binary.BigEndian.PutUint32(init[i+8:], size)
