@@ -92,7 +92,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.engine, err = ingest.NewEngine(ingest.Config{
 		PublicIPs: cfg.ICE.PublicIPs, UDPPort: cfg.ICE.UDPPort,
 		UDPPortMin: uint16(cfg.ICE.UDPPortMin), UDPPortMax: uint16(cfg.ICE.UDPPortMax),
-		TCPPort: cfg.ICE.TCPPort, Loopback: cfg.ICE.Loopback,
+		TCPPort: cfg.ICE.TCPPort, Loopback: cfg.ICE.Loopback, AllowPrivateCandidates: cfg.ICE.AllowPrivateCandidates,
 	}, log)
 	if err != nil {
 		return nil, err

@@ -102,8 +102,15 @@ type ICE struct {
 	UDPPortMin int      `json:"udp_port_min"`
 	UDPPortMax int      `json:"udp_port_max"`
 	TCPPort    int      `json:"tcp_port"`
-	// Loopback offers loopback candidates (local demo and tests).
+	// Loopback offers loopback candidates (local demo and tests) and
+	// accepts speakers' loopback candidates.
 	Loopback bool `json:"loopback"`
+	// AllowPrivateCandidates accepts speakers' ICE candidates on private
+	// and link-local addresses (a node serving its own LAN). Off, the
+	// node never sends connectivity checks to such addresses, so an offer
+	// cannot make it probe the network it sits in; speakers behind NAT
+	// still connect through their own checks.
+	AllowPrivateCandidates bool `json:"allow_private_candidates"`
 }
 
 // Stage limits the speakers of a space.

@@ -173,7 +173,7 @@ func decodeJSON(body []byte, v any) error {
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return newError(http.StatusBadRequest, "bad_json", "malformed JSON body: "+err.Error())
+		return jsonError(err, v)
 	}
 	if dec.More() {
 		return newError(http.StatusBadRequest, "bad_json", "malformed JSON body: trailing data")
@@ -356,11 +356,12 @@ func (a *API) createInvite(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	if req.TTLSeconds < 0 {
-		a.fail(w, r, newError(http.StatusBadRequest, "invalid", "ttl_seconds must not be negative"))
+	ttl, err := space.InviteTTL(req.TTLSeconds)
+	if err != nil {
+		a.fail(w, r, err)
 		return
 	}
-	inv, tok, err := a.svc.NewInvite(r.Context(), id, req.Name, time.Duration(req.TTLSeconds)*time.Second)
+	inv, tok, err := a.svc.NewInvite(r.Context(), id, req.Name, ttl)
 	if err != nil {
 		a.fail(w, r, err)
 		return
