@@ -32,7 +32,8 @@ type Pages interface {
 // Options configure the API.
 type Options struct {
 	// PublicURL is the base URL users reach this node at, e.g.
-	// "https://podium.example". Empty = derived from each request's Host.
+	// "https://podium.example". Empty = the node's address each request
+	// arrived at (see base).
 	PublicURL string
 	// Conns reports the public listener's open connections, cap and
 	// refusals, for the operator view.
@@ -208,7 +209,10 @@ func (a *API) guard(w http.ResponseWriter, r *http.Request, need auth.Role) (str
 	return id, c, true
 }
 
-// base returns the public base URL for links.
+// base returns the public base URL for links: PublicURL, else the
+// address of this node the request arrived at (the connection's local
+// address), never the request's Host header, which the client chooses
+// (Host: evil.example would otherwise put invites on evil.example).
 func (a *API) base(r *http.Request) string {
 	if a.opts.PublicURL != "" {
 		return strings.TrimSuffix(a.opts.PublicURL, "/")
@@ -217,7 +221,7 @@ func (a *API) base(r *http.Request) string {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host
+	return scheme + "://" + localHost(r)
 }
 
 type spaceJSON struct {

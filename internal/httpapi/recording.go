@@ -89,6 +89,14 @@ func (a *API) canSeeRecording(r *http.Request, info live.RecordingInfo) bool {
 
 func (a *API) getRecording(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	// Visibility first (cached: no database read, no scan), so an
+	// anonymous read of a private recording costs nothing.
+	if !a.svc.ReplayPublic(r.Context(), id) {
+		if _, err := a.authorize(r, id, auth.RoleHost); err != nil {
+			a.fail(w, r, space.ErrNotFound)
+			return
+		}
+	}
 	info, err := a.svc.Recording(r.Context(), id)
 	if err != nil && !(errors.Is(err, space.ErrNotFound) && info.State == live.RecDeleted) {
 		a.fail(w, r, err)

@@ -67,7 +67,7 @@ func (s *Service) Recording(ctx context.Context, id string) (RecordingInfo, erro
 	if s.rec == nil || sp.State == space.Scheduled {
 		return info, space.ErrNotFound
 	}
-	rec, err := record.Load(s.rec, id)
+	rec, err := s.loadRecording(id)
 	if errors.Is(err, record.ErrNotFound) {
 		return info, space.ErrNotFound
 	}
@@ -91,6 +91,18 @@ func (s *Service) Recording(ctx context.Context, id string) (RecordingInfo, erro
 		info.State = RecComplete
 	}
 	return info, nil
+}
+
+// loadRecording loads the index of id's recording through the replay
+// server's cache (record.Server.Load) when there is one: a full scan of
+// the Ogg pages only when the files changed.
+func (s *Service) loadRecording(id string) (*record.Recording, error) {
+	if c, ok := s.replay.(interface {
+		Load(string) (*record.Recording, error)
+	}); ok {
+		return c.Load(id)
+	}
+	return record.Load(s.rec, id)
 }
 
 // PublishRecording publishes now (zero at) or at a scheduled time.
