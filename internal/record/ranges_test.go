@@ -42,8 +42,8 @@ func TestReplayDownloadRanges(t *testing.T) {
 		{fmt.Sprintf("bytes=-%d", n*2), fmt.Sprintf("bytes 0-%d/%s", n-1, sz), 206, all},
 		{"bytes=-0,-0", "bytes */" + sz, 416, nil},
 		{"bytes=-0,0-1", "bytes 0-1/" + sz, 206, all[:2]}, // the empty range is dropped, one remains
-		{"bytes=99999999999999999999-", "", 200, all},    // not a number: ignored
-		{"items=0-1", "", 200, all},                      // another unit: ignored
+		{"bytes=99999999999999999999-", "", 200, all},     // not a number: ignored
+		{"items=0-1", "", 200, all},                       // another unit: ignored
 		{"bytes=", "", 200, all},
 		{"bytes=abc", "", 200, all},
 	} {
