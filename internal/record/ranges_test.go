@@ -124,3 +124,31 @@ func TestReplayErrorsAreJSON(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSatisfiable: any Range header gives ranges inside the object,
+// first ≤ last, that format back to a header read the same way.
+func FuzzSatisfiable(f *testing.F) {
+	for _, s := range []string{"bytes=-0", "bytes=0-0", "bytes=5-2", "bytes=0-1,5-6", "bytes=-5", "items=1-2", "bytes=,", "bytes=99999999999999999999-"} {
+		f.Add(s, int64(100))
+	}
+	f.Fuzz(func(t *testing.T, h string, size int64) {
+		if size < 0 {
+			size = -(size + 1)
+		}
+		rs, ignore, unsat := satisfiable(h, size)
+		if ignore && unsat || (len(rs) > 0) == (ignore || unsat) {
+			t.Fatalf("%q: ranges %v, ignore %v, unsatisfiable %v", h, rs, ignore, unsat)
+		}
+		for _, r := range rs {
+			if r.first < 0 || r.first > r.last || r.last >= size {
+				t.Fatalf("%q over %d bytes: range %+v", h, size, r)
+			}
+		}
+		if len(rs) > 0 {
+			again, ig, un := satisfiable(formatRanges(rs), size)
+			if ig || un || len(again) != len(rs) {
+				t.Fatalf("%q: %v formats to %q, read back as %v", h, rs, formatRanges(rs), again)
+			}
+		}
+	})
+}
