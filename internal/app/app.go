@@ -101,7 +101,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.engine, err = ingest.NewEngine(ingest.Config{
 		PublicIPs: cfg.ICE.PublicIPs, UDPPort: cfg.ICE.UDPPort,
 		UDPPortMin: uint16(cfg.ICE.UDPPortMin), UDPPortMax: uint16(cfg.ICE.UDPPortMax),
-		TCPPort: cfg.ICE.TCPPort, Loopback: cfg.ICE.Loopback,
+		TCPPort: cfg.ICE.TCPPort, Loopback: cfg.ICE.Loopback, AllowPrivateCandidates: cfg.ICE.AllowPrivateCandidates,
 	}, log)
 	if err != nil {
 		return nil, err
@@ -134,7 +134,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	events := live.Fanout{a.runtime, a.access, replayEvents{replay}, lineEvents{lines: adm.Lines}}
 	a.spaces = live.NewSpaces(live.SpacesConfig{}, a.store, signer, events, log)
-	a.library = live.NewLibrary(a.store, recStore, a.runtime, events, log)
+	a.library = live.NewLibrary(a.store, recStore, replay, a.runtime, events, log)
 	a.reg = obs.NewRegistry()
 	a.registerMetrics()
 	api := httpapi.New(httpapi.Services{Access: a.access, Spaces: a.spaces, Stage: a.runtime, Recordings: a.library, Replay: replay},

@@ -82,7 +82,7 @@ func TestBadInput(t *testing.T) {
 		{"create malformed", "POST", "/api/spaces", n.OperatorToken(), "application/json", []byte(`{"title":`), 400, "malformed"},
 		{"create unknown field", "POST", "/api/spaces", n.OperatorToken(), "application/json", []byte(`{"title":"x","colour":1}`), 400, "colour"},
 		{"create no title", "POST", "/api/spaces", n.OperatorToken(), "application/json", []byte(`{"title":"  "}`), 400, "title"},
-		{"create bad time", "POST", "/api/spaces", n.OperatorToken(), "application/json", []byte(`{"title":"x","scheduled_start":"tomorrow"}`), 400, "malformed"},
+		{"create bad time", "POST", "/api/spaces", n.OperatorToken(), "application/json", []byte(`{"title":"x","scheduled_start":"tomorrow"}`), 400, "scheduled_start"},
 		{"create wrong content type", "POST", "/api/spaces", n.OperatorToken(), "text/xml", []byte(`<x/>`), 415, "application/json"},
 		{"start as speaker", "POST", "/api/spaces/" + id + "/start", speakerTok, "", nil, 403, "host"},
 		{"start unknown", "POST", "/api/spaces/" + unknown + "/start", host, "", nil, 404, "not found"},

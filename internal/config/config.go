@@ -9,10 +9,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"net/url"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -102,8 +104,15 @@ type ICE struct {
 	UDPPortMin int      `json:"udp_port_min"`
 	UDPPortMax int      `json:"udp_port_max"`
 	TCPPort    int      `json:"tcp_port"`
-	// Loopback offers loopback candidates (local demo and tests).
+	// Loopback offers loopback candidates (local demo and tests) and
+	// accepts speakers' loopback candidates.
 	Loopback bool `json:"loopback"`
+	// AllowPrivateCandidates accepts speakers' ICE candidates on private
+	// and link-local addresses (a node serving its own LAN). Off, the
+	// node never sends connectivity checks to such addresses, so an offer
+	// cannot make it probe the network it sits in; speakers behind NAT
+	// still connect through their own checks.
+	AllowPrivateCandidates bool `json:"allow_private_candidates"`
 }
 
 // Stage limits the speakers of a space.
@@ -120,6 +129,10 @@ type HLS struct {
 
 // PartDuration is HLS.PartMillis as a duration.
 func (h HLS) PartDuration() time.Duration { return time.Duration(h.PartMillis) * time.Millisecond }
+
+// MaxRetentionDays bounds the retention settings (a century), so that
+// days × 24 h fits a duration.
+const MaxRetentionDays = 36500
 
 // Default returns the embedded defaults: one node on loopback, everything
 // under ./podium-data.
@@ -145,12 +158,63 @@ func (c *Config) LoadFile(path string) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	return c.load(b, path)
+}
+
+// load merges the JSON document b (read from name) into c: one object,
+// no unknown keys, nothing after it. Errors name the key and the problem
+// in an operator's words, not Go's ("cannot unmarshal string into Go
+// struct field ICE.ice.udp_port of type int").
+func (c *Config) load(b []byte, name string) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(c); err != nil {
-		return fmt.Errorf("config: %s: %w", path, err)
+		return fmt.Errorf("config: %s: %s", name, describe(err))
+	}
+	if dec.More() {
+		return fmt.Errorf("config: %s: text after the JSON object", name)
 	}
 	return nil
+}
+
+// describe says what is wrong with a JSON document in words.
+func describe(err error) string {
+	var (
+		syn *json.SyntaxError
+		ute *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.Is(err, io.EOF):
+		return "the file is empty: want a JSON object"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON ends too early"
+	case errors.As(err, &syn):
+		return fmt.Sprintf("malformed JSON at byte %d: %s", syn.Offset, syn.Error())
+	case errors.As(err, &ute):
+		if ute.Field == "" {
+			return "want a JSON object"
+		}
+		want := "an object"
+		switch ute.Type.Kind() {
+		case reflect.String:
+			want = "text (a JSON string)"
+		case reflect.Bool:
+			want = "true or false"
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			want = "a whole number within range"
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			want = "a whole number, not negative"
+		case reflect.Float32, reflect.Float64:
+			want = "a number"
+		case reflect.Slice, reflect.Array:
+			want = "a list"
+		}
+		return fmt.Sprintf("%s must be %s", ute.Field, want)
+	}
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return "unknown key " + f
+	}
+	return "malformed JSON"
 }
 
 // env maps PODIUM_* variables to setters.
@@ -246,6 +310,8 @@ func (c *Config) Validate() error {
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("public_url %q: want an absolute http(s) URL", c.PublicURL)
+		} else if u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+			bad("public_url %q: want a base URL without user, query or fragment (links are built by appending paths)", c.PublicURL)
 		}
 	}
 	switch c.LogLevel {
@@ -275,10 +341,30 @@ func (c *Config) Validate() error {
 	if c.HLS.SegmentParts < 1 || c.HLS.SegmentParts > 30 {
 		bad("hls.segment_parts %d: want 1..30", c.HLS.SegmentParts)
 	}
-	if c.Recordings.DeleteUnpublishedAfterDays < 0 || c.Recordings.DeletePublishedAfterDays < 0 {
-		bad("recordings: retention days must not be negative")
+	for name, d := range map[string]int{"recordings.delete_unpublished_after_days": c.Recordings.DeleteUnpublishedAfterDays,
+		"recordings.delete_published_after_days": c.Recordings.DeletePublishedAfterDays} {
+		if d < 0 || d > MaxRetentionDays {
+			bad("%s %d: want 0 (keep) .. %d", name, d, MaxRetentionDays)
+		}
 	}
 	ad := c.Admission
+	// Upper bounds keep every conversion to a duration or byte count
+	// from overflowing.
+	if ad.TicketTTLSeconds > 86400 {
+		bad("admission.ticket_ttl_seconds %d: want 30..86400", ad.TicketTTLSeconds)
+	}
+	if ad.TargetLatencyMS > 60000 {
+		bad("admission.target_latency_ms %d: want 1..60000", ad.TargetLatencyMS)
+	}
+	if ad.MaxHeapMB > 1<<24 || ad.MaxGoroutines > 1<<30 || ad.MaxListeners > 1<<30 {
+		bad("admission: want max_heap_mb ≤ %d, max_goroutines and max_listeners ≤ %d", 1<<24, 1<<30)
+	}
+	if ad.AdmitRate > 1e6 || ad.JoinsPerIP > 1e6 || ad.JoinsPerNet > 1e6 {
+		bad("admission: want admit_rate, joins_per_ip and joins_per_net ≤ 1000000")
+	}
+	if c.MaxConns > 1<<24 {
+		bad("max_conns %d: want at most %d", c.MaxConns, 1<<24)
+	}
 	if ad.AdmitRate <= 0 || ad.MaxListeners < 0 || ad.JoinsPerIP <= 0 || ad.JoinsPerNet <= 0 || ad.TicketTTLSeconds < 30 || ad.PowDifficulty < 1 || ad.PowDifficulty > 32 ||
 		ad.MaxHeapMB < 16 || ad.MaxGoroutines < 100 || ad.TargetLatencyMS < 1 || ad.MaxCPUPercent < 10 || ad.MaxCPUPercent > 100 {
 		bad("admission: want admit_rate > 0, max_listeners ≥ 0, joins_per_ip and joins_per_net > 0, ticket_ttl_seconds ≥ 30, pow_difficulty 1..32, max_heap_mb ≥ 16, max_goroutines ≥ 100, target_latency_ms ≥ 1, max_cpu_percent 10..100")

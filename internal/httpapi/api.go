@@ -32,7 +32,8 @@ type Pages interface {
 // Options configure the API.
 type Options struct {
 	// PublicURL is the base URL users reach this node at, e.g.
-	// "https://podium.example". Empty = derived from each request's Host.
+	// "https://podium.example". Empty = the node's address each request
+	// arrived at (see base).
 	PublicURL string
 	// Conns reports the public listener's open connections, cap and
 	// refusals, for the operator view.
@@ -188,7 +189,7 @@ func decodeJSON(body []byte, v any) error {
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return newError(http.StatusBadRequest, "bad_json", "malformed JSON body: "+err.Error())
+		return jsonError(err, v)
 	}
 	if dec.More() {
 		return newError(http.StatusBadRequest, "bad_json", "malformed JSON body: trailing data")
@@ -232,7 +233,10 @@ func (a *API) guardSpace(w http.ResponseWriter, r *http.Request, need auth.Role)
 	return sp, c, true
 }
 
-// base returns the public base URL for links.
+// base returns the public base URL for links: PublicURL, else the
+// address of this node the request arrived at (the connection's local
+// address), never the request's Host header, which the client chooses
+// (Host: evil.example would otherwise put invites on evil.example).
 func (a *API) base(r *http.Request) string {
 	if a.opts.PublicURL != "" {
 		return strings.TrimSuffix(a.opts.PublicURL, "/")
@@ -241,7 +245,7 @@ func (a *API) base(r *http.Request) string {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host
+	return scheme + "://" + localHost(r)
 }
 
 type spaceJSON struct {
@@ -397,11 +401,12 @@ func (a *API) createInvite(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	if req.TTLSeconds < 0 {
-		a.fail(w, r, newError(http.StatusBadRequest, "invalid", "ttl_seconds must not be negative"))
+	ttl, err := space.InviteTTL(req.TTLSeconds)
+	if err != nil {
+		a.fail(w, r, err)
 		return
 	}
-	inv, tok, err := a.svc.NewInvite(r.Context(), id, req.Name, time.Duration(req.TTLSeconds)*time.Second)
+	inv, tok, err := a.svc.NewInvite(r.Context(), id, req.Name, ttl)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -22,7 +22,9 @@ func TestParseOffset(t *testing.T) {
 			t.Errorf("parseOffset(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "abc", "-5", "1x", "h", "1:2", "1:60:00", "5s3m", "1h-2m", "::", "1:02:10:00", "99999999999999999"} {
+	for _, bad := range []string{"", "abc", "-5", "1x", "h", "1:2", "1:60:00", "5s3m", "1h-2m", "::", "1:02:10:00", "99999999999999999",
+		// Each overflowed time.Duration into a negative offset.
+		"9223372037", "2562048h", "153722868m", "2562048:00:00", "9223372036854775807"} {
 		if got, err := parseOffset(bad); err == nil {
 			t.Errorf("parseOffset(%q) = %v, want error", bad, got)
 		}
@@ -34,8 +36,8 @@ func FuzzParseOffset(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if d, err := parseOffset(s); err == nil && d < 0 {
-			t.Fatalf("parseOffset(%q) = %v, negative", s, d)
+		if d, err := parseOffset(s); err == nil && (d < 0 || d > maxOffset) {
+			t.Fatalf("parseOffset(%q) = %v, outside 0..%v", s, d, maxOffset)
 		}
 	})
 }

@@ -49,3 +49,65 @@ func TestRealIP(t *testing.T) {
 		t.Error("nil handler")
 	}
 }
+
+// FuzzForwardedClient: any X-Forwarded-For headers give either no client
+// or a valid, unmapped address written in them among the last
+// maxForwardHops entries; RealIP then leaves a RemoteAddr that parses.
+func FuzzForwardedClient(f *testing.F) {
+	for _, s := range [][2]string{{"203.0.113.1", ""}, {"1.2.3.4, 10.0.0.1", "10.2.2.2"}, {"junk, 10.0.0.1", ""},
+		{"[2001:db8::1]:80", "::ffff:10.0.0.1"}, {"fe80::1%eth0", ""}, {strings.Repeat("10.0.0.9,", 40), ","}} {
+		f.Add(s[0], s[1])
+	}
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("127.0.0.1/32")}
+	isTrusted := func(a netip.Addr) bool {
+		a = a.Unmap()
+		return trusted[0].Contains(a) || trusted[1].Contains(a)
+	}
+	var got string
+	h := RealIP(trusted, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.RemoteAddr }))
+	f.Fuzz(func(t *testing.T, a, b string) {
+		c, ok := forwardedClient([]string{a, b}, isTrusted)
+		if ok {
+			if !c.IsValid() || c.Is4In6() {
+				t.Fatalf("client %v from %q %q", c, a, b)
+			}
+			// The client is one of the entries read.
+			var entries []string
+			for _, hdr := range []string{a, b} {
+				for _, e := range strings.Split(hdr, ",") {
+					if e = strings.TrimSpace(e); e != "" {
+						entries = append(entries, e)
+					}
+				}
+			}
+			if len(entries) > maxForwardHops {
+				entries = entries[len(entries)-maxForwardHops:]
+			}
+			found := false
+			for _, e := range entries {
+				x, err := netip.ParseAddr(e)
+				if err != nil {
+					ap, err2 := netip.ParseAddrPort(e)
+					if err2 != nil {
+						continue
+					}
+					x = ap.Addr()
+				}
+				if x.Unmap() == c {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("client %v is not among the last %d entries of %q %q", c, maxForwardHops, a, b)
+			}
+		}
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = "127.0.0.1:9"
+		r.Header.Add("X-Forwarded-For", a)
+		r.Header.Add("X-Forwarded-For", b)
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if _, err := netip.ParseAddrPort(got); err != nil {
+			t.Fatalf("RemoteAddr %q after %q %q does not parse: %v", got, a, b, err)
+		}
+	})
+}

@@ -96,6 +96,14 @@ func (a *API) preview(info live.RecordingInfo) string {
 
 func (a *API) getRecording(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	// Visibility first (cached: no database read, no scan), so an
+	// anonymous read of a private recording costs nothing.
+	if !a.access.ReplayPublic(r.Context(), id) {
+		if _, err := a.authorize(r, id, auth.RoleHost); err != nil {
+			a.fail(w, r, space.ErrNotFound)
+			return
+		}
+	}
 	info, err := a.recs.Recording(r.Context(), id)
 	if err != nil && !(errors.Is(err, space.ErrNotFound) && info.State == live.RecDeleted) {
 		a.fail(w, r, err)

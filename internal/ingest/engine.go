@@ -29,8 +29,13 @@ type Config struct {
 	// TCPPort, when set, also accepts ICE over TCP on this port, for
 	// speakers whose networks block UDP.
 	TCPPort int
-	// Loopback includes loopback candidates (tests, a demo on one machine).
+	// Loopback includes loopback candidates (tests, a demo on one machine),
+	// in answers and among the candidates kept from offers.
 	Loopback bool
+	// AllowPrivateCandidates keeps private and link-local candidates of
+	// offers (a node serving speakers on its own LAN); by default the node
+	// never probes such addresses (see candidatePolicy).
+	AllowPrivateCandidates bool
 	// DisconnectTimeout is how long a silent ICE connection lasts before the
 	// speaker is removed from the stage (0 = 5 s).
 	DisconnectTimeout time.Duration
@@ -39,6 +44,7 @@ type Config struct {
 // Engine holds the WebRTC machinery shared by every stage on a node.
 type Engine struct {
 	api    *webrtc.API
+	cands  candidatePolicy
 	log    *slog.Logger
 	closer []func() error
 }
@@ -46,7 +52,7 @@ type Engine struct {
 // NewEngine builds the WebRTC API: Opus only, RTCP reports, and the ICE
 // settings from cfg.
 func NewEngine(cfg Config, log *slog.Logger) (*Engine, error) {
-	e := &Engine{log: log}
+	e := &Engine{log: log, cands: candidatePolicy{loopback: cfg.Loopback, private: cfg.AllowPrivateCandidates}}
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{

@@ -137,7 +137,7 @@ func (st *Stage) refuseLocked(j Joiner) error {
 // Join answers a speaker's WHIP offer and puts the speaker on stage. It
 // returns the speaker and the SDP answer, with every ICE candidate in it.
 func (st *Stage) Join(ctx context.Context, offer []byte, j Joiner) (*Speaker, string, error) {
-	shape, err := parseOffer(offer)
+	shape, err := parseOffer(offer, st.engine.cands)
 	if err != nil {
 		return nil, "", err
 	}
@@ -167,7 +167,7 @@ func (st *Stage) Join(ctx context.Context, offer []byte, j Joiner) (*Speaker, st
 		go drainRTCP(sender.Sender())
 		sp.slots = append(sp.slots, &slot{track: tr})
 	}
-	answer, err := sp.negotiate(ctx, string(offer))
+	answer, err := sp.negotiate(ctx, shape.sdp)
 	if err != nil {
 		pc.Close()
 		return nil, "", err

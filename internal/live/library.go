@@ -52,12 +52,20 @@ type Problems interface {
 	RecordingProblem(spaceID string) string
 }
 
+// Index loads a recording's index (sessions, turns, gaps), cached: the
+// replay server's (record.Server.Load) scans the Ogg pages only when the
+// files changed.
+type Index interface {
+	Load(spaceID string) (*record.Recording, error)
+}
+
 // Library is the recordings library: what was recorded, publication,
 // deletion and retention. Each change of publication state is one
 // conditional write in the store, reported as PublicationChanged.
 type Library struct {
 	store  LibraryStore
 	rec    record.Storage // nil: recording disabled on this node
+	index  Index          // nil: record.Load on every read
 	live   Problems
 	events Events
 	log    *slog.Logger
@@ -65,9 +73,17 @@ type Library struct {
 }
 
 // NewLibrary returns the library over st and the recordings in rec (nil:
-// none on this node).
-func NewLibrary(st LibraryStore, rec record.Storage, live Problems, events Events, log *slog.Logger) *Library {
-	return &Library{store: st, rec: rec, live: live, events: events, log: log, now: time.Now}
+// none on this node), read through index (nil: uncached).
+func NewLibrary(st LibraryStore, rec record.Storage, index Index, live Problems, events Events, log *slog.Logger) *Library {
+	return &Library{store: st, rec: rec, index: index, live: live, events: events, log: log, now: time.Now}
+}
+
+// load returns the index of id's recording.
+func (l *Library) load(id string) (*record.Recording, error) {
+	if l.index != nil {
+		return l.index.Load(id)
+	}
+	return record.Load(l.rec, id)
 }
 
 // Recording describes the recording of space id, whoever asks: callers
@@ -98,7 +114,7 @@ func (l *Library) describe(sp space.Space, pub space.Recording) (RecordingInfo, 
 	if l.rec == nil || sp.State == space.Scheduled {
 		return info, space.ErrNotFound
 	}
-	rec, err := record.Load(l.rec, id)
+	rec, err := l.load(id)
 	if errors.Is(err, record.ErrNotFound) {
 		return info, space.ErrNotFound
 	}

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -27,7 +28,7 @@ var (
 	hvPlaylist   = []string{"application/vnd.apple.mpegurl"}
 	hvMP4        = []string{"audio/mp4"}
 	hvOgg        = []string{"audio/ogg"}
-	hvText       = []string{"text/plain; charset=utf-8"}
+	hvJSON       = []string{"application/json"}
 	hvNosniff    = []string{"nosniff"}
 	hvAllow      = []string{"GET, HEAD"}
 	hvImmutable  = []string{"public, max-age=31536000, immutable"}
@@ -161,18 +162,31 @@ func (s *Server) isComplete(id string) bool {
 	return c
 }
 
-// httpError is a refused request: its status and the text shown.
+// httpError is a refused request: its status and the JSON body shown,
+// shaped like the API's errors ({"error": message, "code": code}).
 type httpError struct {
 	status int
 	msg    string
+	body   []byte
+	clen   []string
 }
 
 func (e *httpError) Error() string { return e.msg }
 
+func newHTTPError(status int, code, msg string) *httpError {
+	b, err := json.Marshal(map[string]string{"error": msg, "code": code})
+	if err != nil {
+		panic(err) // strings only
+	}
+	b = append(b, '\n')
+	return &httpError{status: status, msg: msg, body: b, clen: []string{strconv.Itoa(len(b))}}
+}
+
 var (
-	errNotFoundHTTP = &httpError{http.StatusNotFound, "not found\n"}
-	errMethod       = &httpError{http.StatusMethodNotAllowed, "method not allowed\n"}
-	errInternal     = &httpError{http.StatusInternalServerError, "internal error\n"}
+	errNotFoundHTTP = newHTTPError(http.StatusNotFound, "not_found", "not found")
+	errMethod       = newHTTPError(http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed: use GET or HEAD")
+	errInternal     = newHTTPError(http.StatusInternalServerError, "internal", "internal error")
+	errRange        = newHTTPError(http.StatusRequestedRangeNotSatisfiable, "range_not_satisfiable", "no requested range lies within the recording")
 )
 
 // ServeHTTP implements http.Handler.
@@ -246,16 +260,24 @@ func (s *Server) fail(w http.ResponseWriter, e *httpError) {
 	delete(h, "Content-Disposition")
 	delete(h, "ETag")
 	delete(h, "Last-Modified")
+	delete(h, "Accept-Ranges")
 	h["Cache-Control"] = hvNoStore
-	h["Content-Type"] = hvText
+	h["Content-Type"] = hvJSON
 	h["X-Content-Type-Options"] = hvNosniff
 	if e.status == http.StatusMethodNotAllowed {
 		h["Allow"] = hvAllow
 	}
-	h.Set("Content-Length", strconv.Itoa(len(e.msg)))
+	h["Content-Length"] = e.clen
 	w.WriteHeader(e.status)
-	io.WriteString(w, e.msg)
+	w.Write(e.body)
 }
+
+// Load returns spaceID's current index (duration, size, turns, gaps,
+// where every packet is) from the server's cache: one List when the
+// session files are unchanged, else a reload that rescans only what grew.
+// The API's recording descriptions use it so that repeated reads cost no
+// scan of the Ogg pages.
+func (s *Server) Load(id string) (*Recording, error) { return s.recording(id) }
 
 // recording returns spaceID's current index: the cached one when the
 // session files are unchanged (one List), else a reload that rescans only
@@ -406,7 +428,24 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, id string
 	h["Content-Type"] = hvOgg
 	h["Access-Control-Expose-Headers"] = hvExpose
 	h.Set("Content-Disposition", `attachment; filename="`+id+`.opus"`)
-	h.Set("ETag", `"`+d.name[len(id)+len("/recording-"):len(d.name)-len(".opus")]+`"`)
+	etag := `"` + d.name[len(id)+len("/recording-"):len(d.name)-len(".opus")] + `"`
+	h.Set("ETag", etag)
+	if rg := r.Header.Get("Range"); rg != "" && rangeApplies(r, etag, d.built) {
+		ranges, ignore, unsatisfiable := satisfiable(rg, d.size)
+		if unsatisfiable {
+			h.Set("Content-Range", "bytes */"+strconv.FormatInt(d.size, 10))
+			return errRange
+		}
+		// ServeContent gets the ranges normalized, or none.
+		r2 := *r
+		r2.Header = r.Header.Clone()
+		if ignore {
+			r2.Header.Del("Range")
+		} else {
+			r2.Header.Set("Range", formatRanges(ranges))
+		}
+		r = &r2
+	}
 	// The node's write timeout is sized for parts and playlists; a whole
 	// recording gets as long as it takes at 128 kbit/s (a slow phone),
 	// and a reader slower than that is let go.

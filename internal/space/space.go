@@ -71,6 +71,12 @@ const (
 // state. A zero scheduled start means "now".
 func New(title, description string, scheduled, now time.Time) (Space, error) {
 	title = strings.TrimSpace(title)
+	if err := checkText("title", title, false); err != nil {
+		return Space{}, err
+	}
+	if err := checkText("description", description, true); err != nil {
+		return Space{}, err
+	}
 	switch {
 	case title == "":
 		return Space{}, fmt.Errorf("%w: title is required", ErrInvalid)
@@ -78,8 +84,6 @@ func New(title, description string, scheduled, now time.Time) (Space, error) {
 		return Space{}, fmt.Errorf("%w: title is longer than %d characters", ErrInvalid, MaxTitle)
 	case utf8.RuneCountInString(description) > MaxDescription:
 		return Space{}, fmt.Errorf("%w: description is longer than %d characters", ErrInvalid, MaxDescription)
-	case !utf8.ValidString(title) || !utf8.ValidString(description):
-		return Space{}, fmt.Errorf("%w: text is not valid UTF-8", ErrInvalid)
 	}
 	if scheduled.IsZero() {
 		scheduled = now
@@ -141,13 +145,11 @@ func (s *Space) End(now time.Time) error {
 // CleanName trims a display name and checks it.
 func CleanName(name string) (string, error) {
 	name = strings.TrimSpace(name)
-	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxName {
-		return "", fmt.Errorf("%w: name must be valid text of at most %d characters", ErrInvalid, MaxName)
+	if err := checkText("name", name, false); err != nil {
+		return "", err
 	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f {
-			return "", fmt.Errorf("%w: name contains control characters", ErrInvalid)
-		}
+	if utf8.RuneCountInString(name) > MaxName {
+		return "", fmt.Errorf("%w: name is longer than %d characters", ErrInvalid, MaxName)
 	}
 	return name, nil
 }
