@@ -77,7 +77,13 @@ func NewEngine(cfg Config, log *slog.Logger) (*Engine, error) {
 	}
 	se.SetICETimeouts(dt/2, dt, time.Second)
 	if len(cfg.PublicIPs) > 0 {
-		se.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
+		// Host candidates name the public addresses instead of the
+		// node's own (a node behind 1:1 NAT).
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External: cfg.PublicIPs, AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace,
+		}); err != nil {
+			return nil, fmt.Errorf("ingest: public ips: %w", err)
+		}
 	}
 	types := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
 	switch {

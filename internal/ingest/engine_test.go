@@ -68,7 +68,7 @@ func TestNodeDoesNotProbeLoopbackCandidates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st := e.NewStage("sp_test", 4, nil)
+		st := e.NewStage("sp_test", 4)
 		trap, got := stunTrap(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		sp, answer, err := st.Join(ctx, []byte(offerNaming(t, trap.LocalAddr().(*net.UDPAddr))), Joiner{Role: "speaker"})
@@ -94,5 +94,37 @@ func TestNodeDoesNotProbeLoopbackCandidates(t *testing.T) {
 		}
 		st.Close()
 		e.Close()
+	}
+}
+
+// TestPublicIPsNameTheAnswer: with ice.public_ips the answer's host
+// candidates carry the public address (a node behind 1:1 NAT), not the
+// node's own.
+func TestPublicIPsNameTheAnswer(t *testing.T) {
+	e, err := NewEngine(Config{Loopback: true, PublicIPs: []string{"203.0.113.7"}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	st := e.NewStage("sp_test", 4)
+	defer st.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, answer, err := st.Join(ctx, []byte(offerNaming(t, &net.UDPAddr{IP: net.IPv4(198, 51, 100, 1), Port: 9})), Joiner{Role: "speaker"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(answer, "\n") {
+		f := strings.Fields(l)
+		if !strings.HasPrefix(l, "a=candidate:") || len(f) < 8 || f[7] != "host" {
+			continue
+		}
+		// An IPv4 public address stands for the IPv4 host candidates.
+		if ip := net.ParseIP(f[4]); ip != nil && ip.To4() != nil && f[4] != "203.0.113.7" {
+			t.Errorf("IPv4 host candidate without the public address: %s", l)
+		}
+	}
+	if !strings.Contains(answer, " 203.0.113.7 ") {
+		t.Errorf("answer names no public address:\n%s", answer)
 	}
 }

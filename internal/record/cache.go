@@ -70,5 +70,3 @@ func (c *lru[K, V]) removeElement(e *list.Element) {
 	delete(c.items, ent.key)
 	c.used -= ent.cost
 }
-
-func (c *lru[K, V]) len() int { return len(c.items) }
