@@ -63,6 +63,13 @@ function takeToken() {
   }
 }
 
+// A studio link pasted into this tab's address bar over the current one
+// changes only the fragment, which loads nothing: load the page again so
+// it takes the new token.
+window.addEventListener('hashchange', () => {
+  if (new URLSearchParams(location.hash.replace(/^#/, '')).get('token')) location.reload();
+});
+
 function storageKey() {
   return `podium.studio.token.${spaceId}`;
 }

@@ -139,9 +139,11 @@ test('studio links keep the token out of every URL sent; a new host link replace
   await other.goto(hostURL);
   await other.waitForFunction(() => /invalid|expired|revoked|401/i.test(document.querySelector('#invites-empty')?.textContent || ''), null, { timeout: 10000 })
     .catch(async () => assert.fail(`the old link still loads invites: ${await other.textContent('#invites-empty')}`));
-  await other.goto('about:blank');
-  await other.goto(newURL);
+  // The new link pasted over the old one (only the fragment changes): the
+  // page takes the new token.
+  await Promise.all([other.waitForEvent('load'), other.goto(newURL)]);
   await other.waitForFunction(() => document.querySelectorAll('#invites li.invite').length === 1, null, { timeout: 10000 });
+  assert.equal(await other.evaluate(() => location.href), `${env.base}/studio/${space.id}`, 'address after the new link');
   await other.close();
   await page.close();
   assert.deepEqual(env.pageErrors, [], 'uncaught errors in the pages');
