@@ -7,7 +7,7 @@ type Class uint8
 
 // The priority classes, most important first.
 const (
-	ClassIngest    Class = iota // verified host, speaker and operator actions: never shed or limited
+	ClassIngest    Class = iota // verified host, speaker and operator actions: never shed; limited only per credential where the key names one (a speaker's session)
 	ClassStageJoin              // WHIP joins with a verified credential: never shed, limited per credential and address
 	ClassListener               // media requests carrying a valid ticket
 	ClassChat                   // comments and reactions

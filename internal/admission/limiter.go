@@ -46,7 +46,11 @@ func DefaultLimiterConfig() LimiterConfig {
 	var c LimiterConfig
 	c.Capacity = 1 << 16
 	c.TopK = 1024
-	c.Classes[ClassIngest] = ClassLimits{} // never limited
+	// Ingest is never limited per address; the one ingest request that
+	// carries a key is a speaker's on their own session (mute toggles, ICE
+	// restarts, leaving): a studio makes a few a minute, so a burst of 30
+	// and two a second bound a flood without touching a real speaker.
+	c.Classes[ClassIngest] = ClassLimits{PerKey: Rate{2, 30}}
 	// A speaker joins the stage once and rejoins after a dropped connection:
 	// a burst of five, then one join per five seconds per invite.
 	c.Classes[ClassStageJoin] = ClassLimits{PerIP: Rate{1, 10}, PerNet: Rate{5, 20}, PerKey: Rate{0.2, 5}}

@@ -301,3 +301,53 @@ func TestListenersCountedFromTickets(t *testing.T) {
 		t.Errorf("join on a node full with one ticket holder: %d %+v, want queued at position 1", st, d)
 	}
 }
+
+// TestSpeakerSessionFloodLimited: a valid speaker token cannot flood its
+// own session routes (mute, ICE restart, leave), not even spread over many
+// addresses: what passes is bounded by the per-credential burst and rate.
+// A real studio's mute toggles, another speaker and the host are not
+// limited.
+func TestSpeakerSessionFloodLimited(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.TrustedProxies = []string{"127.0.0.0/8"}
+	n := runNode(t, cfg)
+	id, host := n.liveSpace(t)
+	attacker := n.invite(t, id, host, "Mallory")
+	honestTok := n.invite(t, id, host, "Ada")
+	st, honest := n.dialStatus(t, id, honestTok, "Ada")
+	if st != http.StatusCreated {
+		t.Fatalf("honest speaker joins: %d", st)
+	}
+	i := 0
+	session := func(method, path, tok string) func() *http.Request {
+		return func() *http.Request {
+			i++
+			r, _ := http.NewRequest(method, n.base+"/api/spaces/"+id+path, strings.NewReader(`{"muted":true}`))
+			r.Header.Set("Authorization", "Bearer "+tok)
+			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.%d.%d", i/200, 1+i%200))
+			return r
+		}
+	}
+	// The speaker's session limit: a burst of 30, then 2 a second.
+	const tries = 200
+	start := time.Now()
+	mutes := flood(t, tries/2, 0, session("POST", "/speakers/spk_nobody/mute", attacker))
+	patches := flood(t, tries/2, 0, session("PATCH", "/whip/spk_nobody", attacker))
+	elapsed := time.Since(start)
+	limited := mutes[http.StatusTooManyRequests] + patches[http.StatusTooManyRequests]
+	if most := 30 + int(2*elapsed.Seconds()) + 1; tries-limited > most || limited == 0 {
+		t.Errorf("%d session requests with one speaker token from %d addresses in %v: mute %v, PATCH %v; want at most %d through, the rest 429",
+			tries, tries, elapsed, mutes, patches, most)
+	}
+	// The honest speaker toggles their mute as a studio does, and the host
+	// mutes and unmutes them: nothing is limited.
+	for k := range 20 {
+		if st, out := n.mute(t, id, honest.ID(), honestTok, k%2 == 0); st != http.StatusOK {
+			t.Fatalf("honest speaker's mute toggle %d: %d %v", k, st, out)
+		}
+	}
+	if got := flood(t, 100, 0, session("POST", "/speakers/"+honest.ID()+"/mute", host)); got[http.StatusOK] != 100 {
+		t.Errorf("host mutes 100 times: %v, want 100 × 200", got)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -484,5 +485,72 @@ func TestDataDirOwnerOnly(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Error(err)
+	}
+}
+
+// TestStudioLinksKeepTokensOutOfTheQuery: every studio link the API gives
+// (a new space's host_url, an invite's url, a new host link) carries its
+// token in the fragment, which a browser never sends, and nothing in the
+// query that a server, proxy or Referer header would see; the page behind
+// it is served, and the fragment's token is the credential the answer names.
+func TestStudioLinksKeepTokensOutOfTheQuery(t *testing.T) {
+	n := startNode(t)
+	var c struct {
+		Space     struct{ ID string } `json:"space"`
+		HostToken string              `json:"host_token"`
+		HostURL   string              `json:"host_url"`
+	}
+	if st := n.api(t, "POST", "/api/spaces", n.operator(), map[string]any{"title": "links"}, &c); st != http.StatusCreated {
+		t.Fatalf("create: %d", st)
+	}
+	id := c.Space.ID
+	var inv struct {
+		Token string `json:"token"`
+		URL   string `json:"url"`
+	}
+	if st := n.api(t, "POST", "/api/spaces/"+id+"/invites", c.HostToken, map[string]any{"name": "Ada"}, &inv); st != http.StatusCreated {
+		t.Fatalf("invite: %d", st)
+	}
+	var nh struct {
+		HostToken string `json:"host_token"`
+		HostURL   string `json:"host_url"`
+	}
+	if st := n.api(t, "POST", "/api/spaces/"+id+"/host-token", c.HostToken, nil, &nh); st != http.StatusCreated {
+		t.Fatalf("host-token: %d", st)
+	}
+	for _, l := range []struct{ name, link, tok string }{
+		{"host_url", c.HostURL, c.HostToken},
+		{"invite url", inv.URL, inv.Token},
+		{"new host_url", nh.HostURL, nh.HostToken},
+	} {
+		u, err := url.Parse(l.link)
+		if err != nil {
+			t.Fatalf("%s %q: %v", l.name, l.link, err)
+		}
+		if u.RawQuery != "" || strings.Contains(u.Path, l.tok) {
+			t.Errorf("%s %q: the query or path carries something (%q); want the token in the fragment only", l.name, l.link, u.RawQuery)
+		}
+		if u.Path != "/studio/"+id || u.Fragment != "token="+l.tok {
+			t.Errorf("%s %q: want /studio/%s#token=TOKEN", l.name, l.link, id)
+		}
+		// What a browser requests for the link: the part before '#'.
+		req, _ := http.NewRequest("GET", l.link, nil)
+		if req.URL.RequestURI() != "/studio/"+id {
+			t.Errorf("%s: a browser would request %q", l.name, req.URL.RequestURI())
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("%s: page %d %s", l.name, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}
+	if st, body, _ := n.raw(t, "GET", "/api/spaces/"+id+"/invites", nh.HostToken, "", nil); st != http.StatusOK {
+		t.Errorf("the new link's token: %d %s", st, body)
+	}
+	if st, _, _ := n.raw(t, "GET", "/api/spaces/"+id+"/invites", c.HostToken, "", nil); st != http.StatusUnauthorized {
+		t.Errorf("the old link's token after a new host link: %d, want 401", st)
 	}
 }

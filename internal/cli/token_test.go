@@ -77,10 +77,10 @@ func TestTokenCommands(t *testing.T) {
 	invites := "/api/spaces/" + sp.Space.ID + "/invites"
 
 	code, out, errOut := run("token", "host", sp.Space.ID)
-	if code != 0 || !strings.Contains(out, "/studio/"+sp.Space.ID+"?token=") {
+	if code != 0 || !strings.Contains(out, "/studio/"+sp.Space.ID+"#token=") {
 		t.Fatalf("host: exit %d, out %q, err %q", code, out, errOut)
 	}
-	_, newHost, _ := strings.Cut(strings.TrimSpace(out), "?token=")
+	_, newHost, _ := strings.Cut(strings.TrimSpace(out), "#token=")
 	if st := status("GET", invites, sp.HostToken); st != http.StatusUnauthorized {
 		t.Errorf("host token replaced by 'token host': %d, want 401", st)
 	}

@@ -302,7 +302,7 @@ func (a *API) createSpace(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]any{
 		"space":      a.spaceJSON(r, sp),
 		"host_token": host,
-		"host_url":   a.base(r) + "/studio/" + sp.ID + "?token=" + host,
+		"host_url":   a.studioURL(r, sp.ID, host),
 	})
 }
 
@@ -412,7 +412,7 @@ func (a *API) createInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, inviteJSON{ID: inv.ID, Name: inv.Name, ExpiresAt: inv.ExpiresAt, Token: tok,
-		URL: a.base(r) + "/studio/" + id + "?token=" + tok})
+		URL: a.studioURL(r, id, tok)})
 }
 
 func (a *API) listInvites(w http.ResponseWriter, r *http.Request) {

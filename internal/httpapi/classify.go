@@ -30,9 +30,12 @@ type Verifier interface {
 //   - media with a ticket valid for the space in the path: listener;
 //   - joins: join;
 //   - a bearer credential whose signature and expiry verify and whose role
-//     holds in the space of the path (operator anywhere; host for their
-//     space; speaker for their own stage session, /whip/{id} and
-//     /speakers/{id}): ingest, never limited or shed;
+//     holds in the space of the path (operator anywhere, /api/tokens/*
+//     included; host for their space): ingest, never limited or shed;
+//   - a verified speaker on their own stage session (/whip/{id} and
+//     /speakers/{id}: mute, ICE restarts, leaving): ingest, never shed,
+//     but limited per credential (key "speaker:" and the invite id) so a
+//     speaker cannot flood the node with session requests;
 //   - a WHIP join (POST /api/spaces/{id}/whip) with such a credential:
 //     stage join, never shed but limited per address and per credential
 //     (the speaker's invite, the host's space), which is the key returned;
@@ -84,9 +87,21 @@ func (a *API) Classify(r *http.Request) (admission.Class, string) {
 	case c.Role == auth.RoleHost:
 		return admission.ClassIngest, ""
 	case c.Role == auth.RoleSpeaker && (strings.HasPrefix(tail, "whip/") || strings.HasPrefix(tail, "speakers/")):
-		return admission.ClassIngest, ""
+		return admission.ClassIngest, speakerKey(c)
 	}
 	return admission.ClassAnonymous, ""
+}
+
+// speakerKey is the limiter key of a speaker's session requests: their
+// invite (one live session per invite), else the token id, else the space.
+func speakerKey(c auth.Claims) string {
+	switch {
+	case c.Invite != "":
+		return "speaker:" + c.Invite
+	case c.ID != "":
+		return "speaker-token:" + c.ID
+	}
+	return "speaker-space:" + c.Space
 }
 
 // LatencyExempt names requests whose duration says nothing about load:

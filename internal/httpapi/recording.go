@@ -94,12 +94,23 @@ func (a *API) preview(info live.RecordingInfo) string {
 	return a.opts.Credentials.Preview(info.Space.ID, previewTTL(info.Duration))
 }
 
+// previewOrHost reports whether r carries a preview for space id or the
+// credential of its host (or an operator).
+func (a *API) previewOrHost(r *http.Request, id string) bool {
+	if _, ok := a.previewFor(r, id); ok {
+		return true
+	}
+	_, err := a.authorize(r, id, auth.RoleHost)
+	return err == nil
+}
+
 func (a *API) getRecording(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	// Visibility first (cached: no database read, no scan), so an
-	// anonymous read of a private recording costs nothing.
+	// anonymous read of a private recording costs nothing. A preview for
+	// it may read it (the replay page of a private link sends one).
 	if !a.access.ReplayPublic(r.Context(), id) {
-		if _, err := a.authorize(r, id, auth.RoleHost); err != nil {
+		if !a.previewOrHost(r, id) {
 			a.fail(w, r, space.ErrNotFound)
 			return
 		}

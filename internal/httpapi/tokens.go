@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/podium-live/podium/internal/auth"
@@ -121,7 +122,15 @@ func (a *API) newHostToken(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{
 		"host_token": tok,
-		"host_url":   a.base(r) + "/studio/" + id + "?token=" + tok,
+		"host_url":   a.studioURL(r, id, tok),
 		"expires_at": exp.UTC(),
 	})
+}
+
+// studioURL is the studio page's link for a host or speaker token. The token
+// rides in the fragment (#token=...), which browsers never send: it stays
+// out of server and proxy logs and Referer headers. The page reads it from
+// location.hash and removes it from the address bar.
+func (a *API) studioURL(r *http.Request, spaceID, tok string) string {
+	return a.base(r) + "/studio/" + url.PathEscape(spaceID) + "#token=" + url.QueryEscape(tok)
 }

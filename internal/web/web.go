@@ -14,8 +14,9 @@
 //	/r/{id}         → ServePage(w, r, "replay")
 //	/admin          → ServePage(w, r, "admin")
 //
-// The pages read the space id from location.pathname and credentials from the
-// ?token= query parameter.
+// The pages read the space id from location.pathname. The studio reads its
+// credential from the fragment (#token=, never sent to a server); the replay
+// page takes a read-only preview token from ?token=.
 package web
 
 import (
@@ -169,7 +170,8 @@ func ServePage(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	h := w.Header()
-	// Studio URLs carry a token: never leak it through Referer.
+	// Replay URLs may carry a preview token (and older studio links a
+	// token in the query): never leak them through Referer.
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")

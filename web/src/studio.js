@@ -1,4 +1,7 @@
-// Studio page: /studio/{id}?token=... for the host and invited speakers.
+// Studio page: /studio/{id}#token=... for the host and invited speakers. The
+// token rides in the fragment, which browsers never send: the page keeps it
+// for this tab (sessionStorage, so a reload works) and removes it from the
+// address bar.
 // Publishes the microphone with WHIP (non-trickle), hears the other speakers
 // on recvonly slots, and offers the host controls.
 import {
@@ -26,11 +29,59 @@ const REMOTE_SLOTS = 8;
 const ICE_GATHER_TIMEOUT_MS = 5000;
 
 const spaceId = spaceIdFromPath('/studio/');
-const token = new URLSearchParams(location.search).get('token') || '';
+let token = takeToken();
 const errorEl = $('#error');
 const hostMsg = $('#host-msg');
 const connStatus = $('#conn-status');
 const sp = encodeURIComponent(spaceId);
+
+/**
+ * The studio token: from the link's fragment (#token=...), else from a
+ * link of the older form (?token=...), else the one this tab kept for this
+ * space. A token found in the address is kept in sessionStorage and removed
+ * from the address bar, so it is neither bookmarked, nor shared by copying
+ * the address, nor sent anywhere, and a reload still works.
+ */
+function takeToken() {
+  const key = storageKey();
+  const hash = new URLSearchParams(location.hash.replace(/^#/, ''));
+  const query = new URLSearchParams(location.search);
+  const found = hash.get('token') || query.get('token') || '';
+  if (found) {
+    keepToken(found);
+    hash.delete('token');
+    query.delete('token');
+    const q = query.toString();
+    const f = hash.toString();
+    history.replaceState(history.state, '', location.pathname + (q ? `?${q}` : '') + (f ? `#${f}` : ''));
+    return found;
+  }
+  try {
+    return sessionStorage.getItem(key) || '';
+  } catch {
+    return '';
+  }
+}
+
+// A studio link pasted into this tab's address bar over the current one
+// changes only the fragment, which loads nothing: load the page again so
+// it takes the new token.
+window.addEventListener('hashchange', () => {
+  if (new URLSearchParams(location.hash.replace(/^#/, '')).get('token')) location.reload();
+});
+
+function storageKey() {
+  return `podium.studio.token.${spaceId}`;
+}
+
+/** Keeps t as this tab's token for this space. */
+function keepToken(t) {
+  try {
+    sessionStorage.setItem(storageKey(), t);
+  } catch {
+    // Storage refused (private mode): the page still works until a reload.
+  }
+}
 
 let space = null;
 let state = '';
@@ -500,6 +551,34 @@ $('#copy-listener').addEventListener('click', async () => {
   const ok = await copyText($('#listener-link').href);
   $('#copy-listener').textContent = ok ? 'Copied' : 'Copy failed';
   setTimeout(() => ($('#copy-listener').textContent = 'Copy'), 2000);
+});
+
+let hostLinkArmed = 0;
+$('#new-host-link').addEventListener('click', async () => {
+  const b = $('#new-host-link');
+  if (Date.now() - hostLinkArmed > 4000) {
+    hostLinkArmed = Date.now();
+    b.textContent = 'Click again: the current host link stops working';
+    setTimeout(() => (b.textContent = 'New host link'), 4000);
+    return;
+  }
+  hostLinkArmed = 0;
+  b.textContent = 'New host link';
+  const r = await hostAction(() => api('POST', `/api/spaces/${sp}/host-token`, { token }), 'get a new host link');
+  if (r && r.host_token && r.host_url) {
+    // The previous host token is revoked: this page goes on with the new one.
+    token = r.host_token;
+    keepToken(token);
+    $('#host-link-url').value = r.host_url;
+    $('#host-link-result').hidden = false;
+    showMessage(hostMsg, 'New host link made: the previous one no longer works. Keep this one private.', 'ok');
+  }
+});
+
+$('#copy-host-link').addEventListener('click', async () => {
+  const ok = await copyText($('#host-link-url').value, $('#host-link-url'));
+  $('#copy-host-link').textContent = ok ? 'Copied' : 'Copy failed';
+  setTimeout(() => ($('#copy-host-link').textContent = 'Copy'), 2000);
 });
 
 async function loadInvites() {

@@ -77,6 +77,78 @@ test('two speakers hear each other over WebRTC, never themselves', { timeout: 75
   assert.deepEqual(env.pageErrors, [], 'uncaught errors in the pages');
 });
 
+test('studio links keep the token out of every URL sent; a new host link replaces the old one', { timeout: 60000 }, async () => {
+  const created = await env.api('POST', '/api/spaces', { title: 'Links' });
+  assert.equal(created.status, 201, `create space: ${created.status} ${created.text}`);
+  const { space, host_url: hostURL, host_token: oldToken } = created.json;
+  const link = new URL(hostURL);
+  assert.equal(link.search, '', `host_url ${hostURL} has a query`);
+  assert.equal(link.hash, `#token=${oldToken}`, `host_url ${hostURL}: want the token in the fragment`);
+
+  const page = await env.context.newPage();
+  // Every request the page makes: none may carry a token in its URL or Referer.
+  const sent = [];
+  page.on('request', (req) => sent.push({ url: req.url(), referer: req.headers().referer || '' }));
+  const noTokenSent = (tok, when) => {
+    for (const r of sent) {
+      assert.ok(!r.url.includes(tok) && !r.referer.includes(tok), `${when}: a request carried the token: ${r.url} (Referer ${r.referer})`);
+      assert.ok(!/[?&]token=/.test(r.url), `${when}: a request has ?token=: ${r.url}`);
+    }
+  };
+  const works = async (when) => {
+    await page.waitForSelector('#studio:not([hidden])', { timeout: 10000 });
+    // The invites list loads only with a valid host token.
+    await page.waitForFunction(() => document.querySelector('#invites-empty')?.textContent === 'No invites yet.', null, { timeout: 10000 })
+      .catch(async () => assert.fail(`${when}: invites did not load: ${await page.textContent('#invites-empty')}`));
+    const href = await page.evaluate(() => location.href);
+    assert.ok(!href.includes('token'), `${when}: the address bar still carries the token: ${href}`);
+    assert.equal(href, `${env.base}/studio/${space.id}`, `${when}: address`);
+  };
+  await page.goto(hostURL);
+  await works('after load');
+  await page.reload();
+  await works('after a reload');
+  noTokenSent(oldToken, 'load and reload');
+
+  // A new host link: two clicks (the first arms it), then the link is shown.
+  await page.click('#new-host-link');
+  await page.click('#new-host-link');
+  await page.waitForSelector('#host-link-result:not([hidden])', { timeout: 10000 });
+  const newURL = await page.inputValue('#host-link-url');
+  const newToken = new URLSearchParams(new URL(newURL).hash.slice(1)).get('token');
+  assert.ok(newToken && newToken !== oldToken && new URL(newURL).search === '', `new host link ${newURL}`);
+  // The old token is refused from now on; the new one works.
+  const invites = `/api/spaces/${space.id}/invites`;
+  assert.equal((await env.api('GET', invites, undefined, oldToken)).status, 401, 'old host token after a new host link');
+  assert.equal((await env.api('GET', invites, undefined, newToken)).status, 200, 'new host token');
+  // The page goes on with the new token: it invites a speaker, and the
+  // invite link carries its token in the fragment too.
+  await page.fill('#invite-name', 'Cy');
+  await page.click('#invite-form button[type=submit]');
+  await page.waitForSelector('#invite-result:not([hidden])', { timeout: 10000 });
+  const inv = new URL(await page.inputValue('#invite-url'));
+  assert.ok(inv.search === '' && inv.hash.startsWith('#token='), `invite link ${inv.href}`);
+  await page.reload();
+  await page.waitForFunction(() => document.querySelectorAll('#invites li.invite').length === 1, null, { timeout: 10000 });
+  noTokenSent(oldToken, 'after the new link');
+  noTokenSent(newToken, 'after the new link');
+  await page.screenshot({ path: path.join(artifacts, 'studio-host-link.png'), fullPage: true });
+
+  // The old link opened elsewhere says so; the new one works there.
+  const other = await env.context.newPage();
+  await other.goto(hostURL);
+  await other.waitForFunction(() => /invalid|expired|revoked|401/i.test(document.querySelector('#invites-empty')?.textContent || ''), null, { timeout: 10000 })
+    .catch(async () => assert.fail(`the old link still loads invites: ${await other.textContent('#invites-empty')}`));
+  // The new link pasted over the old one (only the fragment changes): the
+  // page takes the new token.
+  await Promise.all([other.waitForEvent('load'), other.goto(newURL)]);
+  await other.waitForFunction(() => document.querySelectorAll('#invites li.invite').length === 1, null, { timeout: 10000 });
+  assert.equal(await other.evaluate(() => location.href), `${env.base}/studio/${space.id}`, 'address after the new link');
+  await other.close();
+  await page.close();
+  assert.deepEqual(env.pageErrors, [], 'uncaught errors in the pages');
+});
+
 test('listener page for an unknown space says not found', { timeout: 15000 }, async () => {
   const page = await env.context.newPage();
   await page.goto(`${env.base}/s/sp_doesnotexist`);

@@ -196,7 +196,7 @@ export async function hostStartsSpace(env, { title, description = '' }) {
     async () => (await env.api('GET', `/api/spaces/${space.id}`)).json?.state === 'live',
     10000
   );
-  return { space, hostURL, hostToken: hostToken || new URL(hostURL).searchParams.get('token'), studio };
+  return { space, hostURL, hostToken: hostToken || new URLSearchParams(new URL(hostURL).hash.slice(1)).get('token'), studio };
 }
 
 /** Peak of window[hook][fn]() sampled every 15 ms for ms milliseconds. */
