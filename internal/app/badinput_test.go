@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,6 +17,22 @@ import (
 // raw does a request and returns status, body and headers.
 func (n *node) raw(t testing.TB, method, path, token, ctype string, body []byte) (int, string, http.Header) {
 	t.Helper()
+	return n.rawVia(t, http.DefaultClient, method, path, token, ctype, body)
+}
+
+// rawFrom is raw from another loopback source address (e.g. "127.0.9.1"):
+// a fresh client, not yet counted by the per-address rate limits, as a new
+// listener would be.
+func (n *node) rawFrom(t testing.TB, src, method, path string) (int, string, http.Header) {
+	t.Helper()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+	c := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+	defer c.CloseIdleConnections()
+	return n.rawVia(t, c, method, path, "", "", nil)
+}
+
+func (n *node) rawVia(t testing.TB, c *http.Client, method, path, token, ctype string, body []byte) (int, string, http.Header) {
+	t.Helper()
 	req, _ := http.NewRequest(method, n.base+path, bytes.NewReader(body))
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -23,7 +40,7 @@ func (n *node) raw(t testing.TB, method, path, token, ctype string, body []byte)
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
