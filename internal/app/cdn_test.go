@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,8 +21,9 @@ import (
 )
 
 // startNginx runs Debian's nginx with the shipped caching configuration in
-// front of origin and returns its base URL.
-func startNginx(t *testing.T, origin string) string {
+// front of origin and returns its base URL and process. It is stopped
+// gracefully when the test ends.
+func startNginx(t *testing.T, origin string) (string, *helperProc) {
 	t.Helper()
 	if _, err := exec.LookPath("nginx"); err != nil {
 		t.Fatal("nginx is needed (make deps installs it)")
@@ -63,16 +65,16 @@ http {
 	cmd := exec.Command("nginx", "-c", conf, "-p", dir)
 	out, _ := os.Create(filepath.Join(dir, "stderr"))
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	// SIGQUIT is nginx's graceful stop: the master ends its workers and
+	// cache manager and waits for them (SIGKILL would orphan them, still
+	// holding the port).
+	h := startHelper(t, cmd, syscall.SIGQUIT, 10*time.Second)
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	for i := 0; ; i++ {
 		resp, err := http.Get(base + "/healthz")
 		if err == nil {
 			resp.Body.Close()
-			return base
+			return base, h
 		}
 		if i > 100 {
 			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
@@ -80,6 +82,34 @@ http {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestNginxLeavesNothingBehind: when a test that ran nginx ends, no process
+// of nginx's (master, worker, cache manager) is left and its port is free.
+// (Killing the master alone left the other two running, holding the port.)
+func TestNginxLeavesNothingBehind(t *testing.T) {
+	var base string
+	var pgid int
+	t.Run("nginx", func(t *testing.T) {
+		var h *helperProc
+		base, h = startNginx(t, "127.0.0.1:1")
+		pgid = h.cmd.Process.Pid
+		deadline := time.Now().Add(5 * time.Second)
+		for len(groupMembers(pgid)) < 2 { // the master and its worker at least
+			if time.Now().After(deadline) {
+				t.Fatalf("nginx's processes: %v, want a master and its workers", groupMembers(pgid))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	if left := groupMembers(pgid); len(left) > 0 {
+		t.Fatalf("nginx processes left after the test: %v", left)
+	}
+	ln, err := net.Listen("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatalf("nginx's port is still held after the test: %v", err)
+	}
+	ln.Close()
 }
 
 // TestCacheCollapsesListeners puts the shipped nginx caching configuration
@@ -98,7 +128,7 @@ func TestCacheCollapsesListeners(t *testing.T) {
 	id, host := sp.Space.ID, sp.HostToken
 	n.api(t, "POST", "/api/spaces/"+id+"/start", host, nil, nil)
 	n.speak(t, id, n.invite(t, id, host, "Cara"), "Cara", 440, 0, nil)
-	cdn := startNginx(t, strings.TrimPrefix(n.base, "http://"))
+	cdn, _ := startNginx(t, strings.TrimPrefix(n.base, "http://"))
 	time.Sleep(2500 * time.Millisecond) // a first segment exists
 
 	if resp, err := http.Get(cdn + "/hls/" + id + "/index.m3u8"); err != nil {
