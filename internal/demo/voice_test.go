@@ -101,7 +101,7 @@ func clicks(pcm []float32) (at []float64, worst float64) {
 	return at, worst
 }
 
-// TestVoicesDoNotClick renders the demo's voices for two rounds of turns,
+// TestVoicesDoNotClick renders the demo's voices for a round of turns and more,
 // each through a speaker's Opus leg, mixes them and sends the mix through
 // the mixer's Opus encode, decodes it and looks for broadband transients.
 // The old voices cut their last syllable off mid-sound at the end of every
@@ -112,7 +112,7 @@ func TestVoicesDoNotClick(t *testing.T) {
 	for _, v := range vs {
 		round = max(round, int(v.voice.Phrase.Seconds()*codec.SampleRate)*v.voice.Turns)
 	}
-	n := 2 * round / codec.FrameSamples * codec.FrameSamples
+	n := (round + round/4) / codec.FrameSamples * codec.FrameSamples // every turn end and the wrap of the round
 	mix := make([]float32, n)
 	for _, v := range vs {
 		pcm := make([]float32, n)
