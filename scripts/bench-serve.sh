@@ -37,7 +37,7 @@ podium() {
   # Joins: every benchmark address joins once, at once.
   echo "{\"admission\":{\"disabled\":$disabled,\"admit_rate\":100000,\"joins_per_ip\":1000,\"joins_per_net\":100000}}" >"$dir/config.json"
   GOMAXPROCS=1 taskset -c 1 ./bin/podium demo --config "$dir/config.json" --addr 127.0.0.1:$p --debug-addr "" --data "$dir/data" >"$dir/out" 2>"$dir/err" &
-  pids+=($!)
+  pids+=($!); ppid=$!
   for _ in $(seq 100); do grep -q 'hls/sp_' "$dir/out" 2>/dev/null && break; sleep 0.2; done
   id=$(grep -o 'hls/sp_[a-z0-9]*' "$dir/out" | head -1 | cut -d/ -f2)
   [ -n "$id" ] || { echo "podium ($mode) did not start:"; cat "$dir/err"; exit 1; }
@@ -57,13 +57,17 @@ latest() {
   q="_HLS_msn=$msn&_HLS_part=${rest%%.*}"
 }
 
-# run NAME URL [servebench flags]
+# run NAME SERVERPID URL [servebench flags]. servebench reports the CPU
+# the server (nginx: master and workers) used while measured: when the
+# client (one core, shared) cannot saturate the server, requests per server
+# core-second is the fair comparison.
 run() {
-  local name=$1 url=$2 out; shift 2
-  if ! out=$(taskset -c 0 "$work/servebench" -url "$url" -conns "$conns" -secs "$secs" "$@" 2>&1); then
+  local name=$1 spid=$2 url=$3 out; shift 3
+  if ! out=$(taskset -c 0 "$work/servebench" -url "$url" -conns "$conns" -secs "$secs" \
+    -pids "$(echo "$spid" $(pgrep -P "$spid") | tr ' ' ,)" "$@" 2>&1); then
     echo "FAIL $name: $url"; printf '%s\n' "$out"; exit 1
   fi
-  printf '%-44s %s\n' "$name" "$(printf '%s\n' "$out" | tail -1)"
+  printf '%-44s %s\n' "$name" "$(printf '%s\n' "$out" | tail -2 | tr '\n' ' ')"
 }
 
 # fetch URL FILE: must answer 200
@@ -100,17 +104,17 @@ http {
 }
 CONF
 taskset -c 1 nginx -c "$work/nginx.conf" -p "$work" &
-pids+=($!)
+pids+=($!); npid=$!
 sleep 0.5
 ng=http://127.0.0.1:$nport/hls/$id
 join=$base/api/spaces/$id/join
 echo "part $last ($(stat -c %s "$www/$last") bytes), playlist ($(stat -c %s "$www/index.m3u8") bytes), replay segment $seg ($(stat -c %s "$www/replay.m4s") bytes)"
 echo "$conns connections, ${secs}s each, server on 1 core (CPU 1), client on CPU 0; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 nlast=$last nq=$q
-latest; run "podium part, admission on (tickets)" "$base/hls/$id/$last" -join "$join"
-run "nginx part" "$ng/$nlast"
-latest; run "podium blocking playlist, admission on" "$base/hls/$id/index.m3u8?$q" -join "$join" -same-length=false
-run "nginx playlist (static file)" "$ng/index.m3u8?$nq"
+run "podium part, admission on (tickets)" "$ppid" "" -part-of "$base/hls/$id/index.m3u8" -join "$join"
+run "nginx part" "$npid" "$ng/$nlast"
+latest; run "podium blocking playlist, admission on" "$ppid" "$base/hls/$id/index.m3u8?$q" -join "$join" -same-length=false
+run "nginx playlist (static file)" "$npid" "$ng/index.m3u8?$nq"
 # The same with admission disabled (a second node; its own space).
 kill -TERM "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
 podium off $port
@@ -119,12 +123,12 @@ curl -sf -X POST -H "Authorization: Bearer $host" -H 'Content-Type: application/
   "$base/api/spaces/$id/recording/publish" >/dev/null || { echo "FAIL: publishing the recording"; exit 1; }
 latest
 echo "admission disabled: part $last ($(curl -sf "$base/hls/$id/$last" | wc -c) bytes)"
-run "podium part, admission disabled" "$base/hls/$id/$last"
-run "nginx part" "$ng/$nlast"
-latest; run "podium blocking playlist, admission disabled" "$base/hls/$id/index.m3u8?$q" -same-length=false
+run "podium part, admission disabled" "$ppid" "" -part-of "$base/hls/$id/index.m3u8"
+run "nginx part" "$npid" "$ng/$nlast"
+latest; run "podium blocking playlist, admission disabled" "$ppid" "$base/hls/$id/index.m3u8?$q" -same-length=false
 # Replays with admission disabled only: a replay listener has no ticket (a
 # published replay is public), so it is in the anonymous class, which a
 # node whose one core is saturated sheds by design (503) and limits to 20
 # requests/s per address; each address asks 10 times.
-run "podium replay segment, admission disabled" "$base/replay/$id/0-300.m4s" -per-conn 10
-run "nginx replay segment (same bytes)" "$ng/replay.m4s" -per-conn 10
+run "podium replay segment, admission disabled" "$ppid" "$base/replay/$id/0-300.m4s" -per-conn 10
+run "nginx replay segment (same bytes)" "$npid" "$ng/replay.m4s" -per-conn 10

@@ -46,9 +46,11 @@ func main() {
 	secs := flag.Float64("secs", 8, "seconds to measure")
 	addrs := flag.Int("addrs", 4096, "source addresses (127.10.0.1 on), each with its own ticket")
 	perConn := flag.Int("per-conn", 100, "requests per connection before it reconnects from its next address")
+	partOf := flag.String("part-of", "", "a live playlist: after joining, GET its third newest part instead of -url (a part leaves the playlist, and is no longer served, about 12 s after it was made)")
+	pids := flag.String("pids", "", "comma-separated server process ids: report the CPU they used while measured, and requests per core-second")
 	sameLen := flag.Bool("same-length", true, "every body must be as long as the first (false for a live playlist, which grows: then any non-empty body)")
 	flag.Parse()
-	if err := run(*target, *joinURL, *conns, *addrs, *perConn, *sameLen, time.Duration(*secs*float64(time.Second))); err != nil {
+	if err := run(*target, *partOf, *joinURL, *conns, *addrs, *perConn, *sameLen, *pids, time.Duration(*secs*float64(time.Second))); err != nil {
 		fmt.Fprintln(os.Stderr, "servebench:", err)
 		os.Exit(1)
 	}
@@ -59,7 +61,10 @@ func main() {
 // 127.10.0.0/16 on.
 func addr(i int) net.IP { return net.IPv4(127, byte(10+i/(40*256)), byte(i/40%256), byte(1+i%40)) }
 
-func run(target, joinURL string, conns, addrs, perConn int, sameLen bool, d time.Duration) error {
+func run(target, partOf, joinURL string, conns, addrs, perConn int, sameLen bool, pids string, d time.Duration) error {
+	if partOf != "" {
+		target = partOf
+	}
 	u, err := url.Parse(target)
 	if err != nil || u.Scheme != "http" {
 		return fmt.Errorf("-url %q: want an http:// URL", target)
@@ -74,6 +79,13 @@ func run(target, joinURL string, conns, addrs, perConn int, sameLen bool, d time
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "servebench: %d tickets in %.1fs\n", addrs, time.Since(t0).Seconds())
+	}
+	if partOf != "" {
+		p, err := livePart(partOf)
+		if err != nil {
+			return err
+		}
+		u = u.JoinPath("..", p)
 	}
 	path := u.RequestURI()
 	var want int64 // body length every answer must have; -1: any but 0
@@ -97,6 +109,7 @@ func run(target, joinURL string, conns, addrs, perConn int, sameLen bool, d time
 	if !sameLen {
 		want = -1
 	}
+	cpu0 := cpuTicks(pids)
 	stop := time.Now().Add(d)
 	var wg sync.WaitGroup
 	for c := range conns {
@@ -118,6 +131,7 @@ func run(target, joinURL string, conns, addrs, perConn int, sameLen bool, d time
 		}()
 	}
 	wg.Wait()
+	cpu := float64(cpuTicks(pids)-cpu0) / 100 / d.Seconds() // USER_HZ is 100 on Linux
 	n := total.Load()
 	slices.Sort(lat)
 	q := func(p float64) time.Duration {
@@ -128,6 +142,9 @@ func run(target, joinURL string, conns, addrs, perConn int, sameLen bool, d time
 	}
 	fmt.Printf("%.0f req/s  p50 %v  p99 %v  (%d answers of %d bytes in %v, %d connections, %d addresses)\n",
 		float64(n)/d.Seconds(), q(0.5).Round(time.Microsecond), q(0.99).Round(time.Microsecond), n, first, d, conns, addrs)
+	if pids != "" {
+		fmt.Printf("server cpu %.0f%%: %.0f requests per core-second\n", 100*cpu, float64(n)/d.Seconds()/max(cpu, 0.01))
+	}
 	if bad.Load() > 0 {
 		return fmt.Errorf("%d connections ended on a wrong answer; the first: %s", bad.Load(), badMsg)
 	}
@@ -287,4 +304,54 @@ func join(joinURL string, from net.IP) (string, error) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	return "", fmt.Errorf("join from %v: no ticket after 100 tries", from)
+}
+
+// livePart returns the third newest part named in a live playlist.
+func livePart(playlist string) (string, error) {
+	resp, err := http.Get(playlist)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %d, want 200", playlist, resp.StatusCode)
+	}
+	var parts []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, "#EXT-X-PART:") {
+			continue
+		}
+		if _, rest, ok := strings.Cut(line, `URI="`); ok {
+			if uri, _, ok := strings.Cut(rest, `"`); ok {
+				parts = append(parts, uri)
+			}
+		}
+	}
+	if len(parts) < 3 {
+		return "", fmt.Errorf("%s names %d parts, want 3 or more", playlist, len(parts))
+	}
+	return parts[len(parts)-3], nil
+}
+
+// cpuTicks sums user and system time (clock ticks) of the processes.
+func cpuTicks(pids string) int64 {
+	var t int64
+	for _, p := range strings.Split(pids, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + p + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) > 12 {
+			u, _ := strconv.ParseInt(f[11], 10, 64)
+			k, _ := strconv.ParseInt(f[12], 10, 64)
+			t += u + k
+		}
+	}
+	return t
 }
