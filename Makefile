@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/podium
 GOFILES := $(shell find . -name '*.go' -not -path './web/*' 2>/dev/null)
 
-.PHONY: demo serve build ui deps test test-go test-browser bench clean
+.PHONY: demo serve build ui deps test test-go test-under-load test-browser bench clean
 
 demo: build ## run a node with a live demo space, then open the printed URL
 	./$(BIN) demo
@@ -25,7 +25,7 @@ internal/web/dist/.built: web/node_modules/.package-lock.json $(shell find web/s
 	cd web && npm run build
 	touch $@
 
-deps: ## install the Debian packages the tests use (chromium, firefox-esr, ffmpeg, nginx, sox)
+deps: ## install the Debian packages the tests use (chromium, firefox-esr, ffmpeg, nginx, sox, espeak-ng, stress-ng)
 	./scripts/install-deps.sh
 
 test: deps build test-go test-browser ## everything CI runs
@@ -36,6 +36,9 @@ test-go: build
 	# nginx, browsers' worth of listeners, floods) measure behaviour in
 	# time, and on a 2-core machine two of them at once starve each other.
 	PODIUM_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -p 1 -timeout 15m ./...
+
+test-under-load: build ## the Go suite while stress-ng keeps every core busy
+	./scripts/test-under-load.sh
 
 test-browser: build
 	cd web && PODIUM_BIN=$(CURDIR)/$(BIN) npm run test:browser
