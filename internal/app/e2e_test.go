@@ -309,11 +309,7 @@ func TestListenersHearTheStage(t *testing.T) {
 	// The listener joins and sends its ticket like the web player: an
 	// anonymous player is the first the node sheds when it is busy (a
 	// loaded machine answered this test's player 503 overloaded).
-	st, joined := n.join(t, id, nil)
-	if st != http.StatusOK || joined.Ticket == "" {
-		t.Fatalf("join: %d", st)
-	}
-	hc := &http.Client{Transport: ticketTransport{joined.Ticket, &http.Transport{}}}
+	hc := &http.Client{Transport: ticketTransport{n.ticket(t, id), &http.Transport{}}}
 	listener := newEar(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	playDone := make(chan error, 1)

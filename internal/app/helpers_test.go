@@ -1,6 +1,7 @@
 package app
 
 import (
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -111,4 +112,29 @@ func groupMembers(pgid int) []string {
 		}
 	}
 	return out
+}
+
+// ticket joins space id as a player does and returns its ticket: a node
+// that is busy (a loaded test machine) queues joins in its waiting room or
+// sheds them with Retry-After, and the player waits its turn.
+func (n *node) ticket(t testing.TB, id string) string {
+	t.Helper()
+	var body map[string]any
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st, d := n.join(t, id, body)
+		switch {
+		case st == http.StatusOK && d.Ticket != "":
+			return d.Ticket
+		case st == http.StatusOK && d.QueueToken != "":
+			body = map[string]any{"queue_token": d.QueueToken}
+		case st == http.StatusTooManyRequests || st == http.StatusServiceUnavailable:
+		default:
+			t.Fatalf("join: %d %+v", st, d)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("join: no ticket within a minute (last answer %d %+v)", st, d)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }
