@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/podium
 GOFILES := $(shell find . -name '*.go' -not -path './web/*' 2>/dev/null)
 
-.PHONY: demo serve build ui deps test test-go test-browser lint bench clean
+.PHONY: demo serve build ui deps test test-go test-under-load test-browser lint bench clean
 
 demo: build ## run a node with a live demo space, then open the printed URL
 	./$(BIN) demo
@@ -25,7 +25,7 @@ internal/web/dist/.built: web/node_modules/.package-lock.json $(shell find web/s
 	cd web && npm run build
 	touch $@
 
-deps: ## install the Debian packages the tests use (chromium, firefox-esr, ffmpeg, nginx, sox)
+deps: ## install the Debian packages the tests use (chromium, firefox-esr, ffmpeg, nginx, sox, espeak-ng, stress-ng)
 	./scripts/install-deps.sh
 
 test: deps build test-go test-browser ## everything CI runs
@@ -41,6 +41,9 @@ test-go: build lint
 lint: ## go vet and staticcheck (pinned), part of make test
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+test-under-load: build ## the Go suite while stress-ng keeps every core busy
+	./scripts/test-under-load.sh
 
 test-browser: build
 	cd web && PODIUM_BIN=$(CURDIR)/$(BIN) npm run test:browser

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 b=scripts/bench-overload.sh
 full='{"admission":{"max_listeners":1000}}'
 # Capacity: no max_listeners, so the steps measure the node, not its cap.
+set -e
 $b on capacity --from 500 --step 500 --to 4000 --step-duration 8s --duration 120s >/dev/null
 for m in on off; do
   PODIUM_BENCH_CONFIG=$full $b $m joinstorm --listeners 500 --rate 1000 --storm-duration 10s --duration 30s >/dev/null

@@ -36,3 +36,14 @@ out=${OUT:-bench-out}/$scenario-$mode
 rm -rf "$out"; mkdir -p "$(dirname "$out")"
 taskset -c 0 bin/podium loadtest "$scenario" --url "http://127.0.0.1:$port" --create --token "$(cat "$data/operator.token")" \
   --pid "$pid" --metrics "http://127.0.0.1:$((port + 1))/metrics" --out "$out" "$@" 2>"$out.progress" | tee "$out.summary"
+# The report must show the node serving, not only refusing: a run whose
+# every request was refused (or that made none) measured nothing.
+python3 - "$out/report.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+c = r.get("counters", {})
+req = c.get("requests", 0)
+refused = c.get("status_4xx", 0) + c.get("status_5xx", 0) + c.get("net_errors", 0)
+if req == 0 or refused >= req:
+    sys.exit(f"FAIL: {sys.argv[1]}: {req} requests, {refused} of them refused or failed: the run measured refusals, not service")
+PY

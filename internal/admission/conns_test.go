@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -99,8 +100,13 @@ func TestSlowReaderReset(t *testing.T) {
 	}
 	cl := NewConnCap(ln, 10)
 	body := strings.Repeat("x", 1<<20) // 100 of them: far more than any socket buffers hold
+	serving := make(chan struct{})
+	var once sync.Once
 	srv := &http.Server{
-		Handler:      http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, body) }),
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			once.Do(func() { close(serving) })
+			io.WriteString(w, body)
+		}),
 		WriteTimeout: 500 * time.Millisecond,
 		ConnState:    cl.ConnState,
 	}
@@ -117,7 +123,15 @@ func TestSlowReaderReset(t *testing.T) {
 	defer c.Close()
 	// 100 pipelined requests: 100 MiB of answers.
 	c.Write([]byte(strings.Repeat("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 100)))
-	deadline := time.Now().Add(10 * time.Second)
+	// On a busy machine the server may not even have accepted the
+	// connection yet (open is still 0, which once ended this wait at once
+	// and let the client read every answer): wait until it is answering.
+	select {
+	case <-serving:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server never answered")
+	}
+	deadline := time.Now().Add(30 * time.Second)
 	for cl.Open() != 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("slow reader still holds the connection (%d open)", cl.Open())

@@ -40,7 +40,7 @@ func podiumBin(t *testing.T) string {
 
 // proc is a podium server running as its own process.
 type proc struct {
-	cmd  *exec.Cmd
+	h    *helperProc
 	node *node
 	logs *bytes.Buffer
 }
@@ -57,12 +57,11 @@ func freePort(t *testing.T) int {
 func startProc(t *testing.T, bin, data string, port int) *proc {
 	t.Helper()
 	p := &proc{logs: &bytes.Buffer{}}
-	p.cmd = exec.Command(bin, "serve", "--addr", "127.0.0.1:"+strconv.Itoa(port), "--debug-addr", "", "--data", data)
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:"+strconv.Itoa(port), "--debug-addr", "", "--data", data)
+	cmd.Stdout, cmd.Stderr = p.logs, p.logs
+	// Stopped as an operator would (SIGTERM: drain, close), unless the test
+	// killed it first.
+	p.h = startHelper(t, cmd, syscall.SIGTERM, 15*time.Second)
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -220,10 +219,7 @@ func TestRecordingSurvivesKill9(t *testing.T) {
 	spk := n.speakFill(t, id, n.invite(t, id, host, "Tess"), "Tess", sch.fill)
 	time.Sleep(6 * time.Second)
 	killAt := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Wait()
+	p.h.kill()
 	spk.stop()
 	lived := killAt.Sub(liveAt)
 

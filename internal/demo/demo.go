@@ -52,13 +52,7 @@ func Run(ctx context.Context, base, operatorToken string, log *slog.Logger, read
 		defer cancel()
 		call(ectx, http.MethodPost, api+"/end", sp.HostToken, nil, nil)
 	}()
-	voices := []struct {
-		name  string
-		voice *Voice
-	}{
-		{"Alto", &Voice{Pitches: []float64{523, 587, 659, 587, 784, 659}, Harmonics: []float64{0.3, 0.1}, Turn: 0, Turns: 2, Phrase: 3 * time.Second, Pause: 700 * time.Millisecond, Amplitude: 0.35}},
-		{"Basso", &Voice{Pitches: []float64{196, 220, 247, 220, 175}, Harmonics: []float64{0.5, 0.3, 0.2}, Turn: 1, Turns: 2, Phrase: 3 * time.Second, Pause: 700 * time.Millisecond, Amplitude: 0.3}},
-	}
+	voices := voices()
 	errc := make(chan error, len(voices))
 	for _, v := range voices {
 		var inv struct {
@@ -121,4 +115,18 @@ func call(ctx context.Context, method, url, token string, body, out any) error {
 		return json.NewDecoder(resp.Body).Decode(out)
 	}
 	return nil
+}
+
+// namedVoice is one of the demo's speakers.
+type namedVoice struct {
+	name  string
+	voice *Voice
+}
+
+// voices are the demo's two speakers, taking turns.
+func voices() []namedVoice {
+	return []namedVoice{
+		{"Alto", &Voice{Pitches: []float64{523, 587, 659, 587, 784, 659}, Harmonics: []float64{0.3, 0.1}, Turn: 0, Turns: 2, Phrase: 3 * time.Second, Pause: 700 * time.Millisecond, Amplitude: 0.35}},
+		{"Basso", &Voice{Pitches: []float64{196, 220, 247, 220, 175}, Harmonics: []float64{0.5, 0.3, 0.2}, Turn: 1, Turns: 2, Phrase: 3 * time.Second, Pause: 700 * time.Millisecond, Amplitude: 0.3}},
+	}
 }

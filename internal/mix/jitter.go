@@ -19,6 +19,11 @@ const (
 	// is dropped; driftSlack is the excess tolerated.
 	driftWindow = 50
 	driftSlack  = 2
+	// maxGrow bounds the playout delay added by stalls (frames), and
+	// calmFrames is how long a source must play without one before a frame
+	// of that delay is given back.
+	maxGrow    = 7
+	calmFrames = 500
 )
 
 // popResult says what the jitter buffer has for the current playout slot.
@@ -47,6 +52,13 @@ type slot struct {
 type jitterBuffer struct {
 	slots  [ringSize]slot
 	target int // packets (or frames of waiting) before playout starts
+
+	// grown is playout delay added on top of target because packets
+	// stalled (the sender, the network or this machine held them back and
+	// then delivered them at once): a stall that was waited out (stalled
+	// frames of concealment) would recur as loss at the old depth.
+	// Bounded by maxGrow; calm counts frames since the last stall.
+	grown, stalled, calm int
 
 	playing bool
 	// next is the sequence number to play next while playing, and the lowest
@@ -99,7 +111,7 @@ func (j *jitterBuffer) insert(seq uint16, pkt []byte) []byte {
 			// Too far ahead: a burst or the sender's clock running fast.
 			// Drop the oldest packets so that seq ends target deep.
 			j.c.resyncs.Add(1)
-			j.advanceTo(seq - uint16(j.target) + 1)
+			j.advanceTo(seq - uint16(j.depth()) + 1)
 			resynced = true
 		}
 	}
@@ -169,10 +181,10 @@ func (j *jitterBuffer) pop() ([]byte, popResult) {
 			return nil, popNone
 		}
 		j.waited++
-		if j.count < j.target && j.waited < j.target {
+		if d := j.depth(); j.count < d && j.waited < d {
 			return nil, popNone
 		}
-		j.playing, j.waited, j.missRun = true, 0, 0
+		j.playing, j.waited, j.missRun, j.stalled = true, 0, 0, 0
 		j.floor, j.hasFloor = j.next, true
 	}
 	if s := &j.slots[j.next&ringMask]; s.ok && s.seq == j.next {
@@ -180,6 +192,13 @@ func (j *jitterBuffer) pop() ([]byte, popResult) {
 	}
 	if j.missRun < plcFrames {
 		j.missRun++
+		if j.count == 0 {
+			// Nothing newer has come either: the stream stalled rather than
+			// lost this packet. Conceal, but keep waiting for it, so that
+			// it plays when it comes instead of being dropped as late.
+			j.stalled++
+			return nil, popLost
+		}
 		j.next++
 		j.floor = j.next
 		return nil, popLost
@@ -197,6 +216,11 @@ func (j *jitterBuffer) pop() ([]byte, popResult) {
 }
 
 func (j *jitterBuffer) take(s *slot) []byte {
+	if j.stalled > 0 {
+		// A stall was waited out: keep the delay it added.
+		j.grown = min(j.grown+j.stalled, maxGrow)
+		j.stalled, j.calm = 0, 0
+	}
 	s.ok = false
 	j.count--
 	j.next++
@@ -217,10 +241,14 @@ func (j *jitterBuffer) trimDrift() {
 		j.minDepth = j.count
 	}
 	j.ticks++
+	if j.calm++; j.calm >= calmFrames && j.grown > 0 {
+		j.grown--
+		j.calm = 0
+	}
 	if j.ticks < driftWindow {
 		return
 	}
-	if excess := j.minDepth - j.target; excess > driftSlack {
+	if excess := j.minDepth - j.depth(); excess > driftSlack {
 		j.c.resyncs.Add(1)
 		j.advanceTo(j.next + uint16(excess))
 		j.seekLowest()
@@ -228,11 +256,14 @@ func (j *jitterBuffer) trimDrift() {
 	j.ticks = 0
 }
 
+// depth is the playout delay now aimed at, in packets.
+func (j *jitterBuffer) depth() int { return j.target + j.grown }
+
 // reset forgets every packet and the playout position, keeping storage.
 func (j *jitterBuffer) reset() {
 	for i := range j.slots {
 		j.slots[i].ok = false
 	}
 	j.playing, j.hasFloor = false, false
-	j.count, j.waited, j.missRun, j.ticks = 0, 0, 0, 0
+	j.count, j.waited, j.missRun, j.ticks, j.stalled = 0, 0, 0, 0, 0
 }

@@ -153,3 +153,78 @@ func TestOpusSamples(t *testing.T) {
 		}
 	}
 }
+
+// TestJitterStallIsWaitedOutThenAbsorbed: a stream that stalls and then
+// delivers its backlog at once (what a starved sender, ingest loop or
+// network does) loses nothing: the stall is concealed while the buffer waits
+// for the held-back packet, which then plays instead of being dropped as
+// late; and the buffer keeps the added delay, so the same stall again is
+// not even heard. (A buffer that skipped ahead dropped each stalled packet
+// as late: concealed frames heard as a tone at a third of its level.)
+func TestJitterStallIsWaitedOutThenAbsorbed(t *testing.T) {
+	c := &counters{}
+	j := &jitterBuffer{target: 3, c: c}
+	var ticks [][]uint16
+	seq := uint16(10)
+	steady := func(n int) {
+		for range n {
+			ticks = append(ticks, seqs{seq})
+			seq++
+		}
+	}
+	stall := func(frames int) {
+		for range frames {
+			ticks = append(ticks, nil)
+		}
+		var burst seqs // the held-back packets and this frame's
+		for range frames + 1 {
+			burst = append(burst, seq)
+			seq++
+		}
+		ticks = append(ticks, burst)
+	}
+	steady(10)
+	stall(4)
+	steady(20)
+	stall(4)
+	steady(10)
+	got := strings.Fields(playout(j, ticks))
+	first, second := strings.Join(got[:20], " "), strings.Join(got[20:], " ")
+	t.Logf("first stall: %s\nsecond stall: %s", first, second)
+	// Every packet plays, in order, once.
+	want := 10
+	for _, g := range got {
+		if g == "L" || g == "." {
+			continue
+		}
+		if g != strconv.Itoa(want) {
+			t.Fatalf("played %s where %d was due: %v", g, want, got)
+		}
+		want++
+	}
+	if int(seq)-want > j.depth() {
+		t.Errorf("played up to %d of %d sent, more than the buffer's depth %d behind", want-1, seq-1, j.depth())
+	}
+	wantCount(t, "late", c.late.Load(), 0)
+	if n := strings.Count(first, "L"); n == 0 || n > 2 {
+		t.Errorf("first stall: %d frames concealed, want the 1 or 2 the buffer's depth did not cover", n)
+	}
+	if strings.Contains(second, "L") || strings.Contains(second, ".") {
+		t.Errorf("second stall heard (%s): the buffer kept no delay from the first", second)
+	}
+}
+
+// TestJitterGrownDelayIsGivenBack: the delay a stall added goes away again
+// once the stream has played calmly, so latency does not only grow.
+func TestJitterGrownDelayIsGivenBack(t *testing.T) {
+	c := &counters{}
+	j := &jitterBuffer{target: 3, c: c, grown: maxGrow}
+	var ticks [][]uint16
+	for i := range calmFrames*maxGrow + 2*driftWindow {
+		ticks = append(ticks, seqs{uint16(i)})
+	}
+	playout(j, ticks)
+	if j.grown != 0 {
+		t.Errorf("grown = %d after %d calm frames, want 0", j.grown, len(ticks))
+	}
+}
