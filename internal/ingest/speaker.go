@@ -118,10 +118,16 @@ func (s *Speaker) readLoop(t *webrtc.TrackRemote) {
 // call more than once and from any goroutine.
 func (s *Speaker) Close() {
 	s.closeOnce.Do(func() {
-		removed := s.stage.remove(s)
+		removed, joined := s.stage.remove(s)
 		// pc.Close waits for pion's goroutines: never from their
-		// callbacks, so on a goroutine of its own that Stage.Close joins.
-		s.stage.closing.Go(func() { s.pc.Close() })
+		// callbacks, so on a goroutine of its own that Stage.Close joins
+		// (remove counted it in closing).
+		go func() {
+			if joined {
+				defer s.stage.closing.Done()
+			}
+			s.pc.Close()
+		}()
 		close(s.done)
 		if removed {
 			s.stage.log.Info("speaker left", "speaker", s.ID)

@@ -259,18 +259,29 @@ func (st *Stage) rewireLocked() {
 }
 
 // remove takes sp off the stage (idempotent) and reports whether it was on it.
-func (st *Stage) remove(sp *Speaker) bool {
+//
+// It also counts sp's connection closer into closing, under mu: a speaker
+// still on stage when Close took the list is closed by Close itself
+// (which then waits for closeOnce), and one removed before is counted
+// before Close could start waiting, so closing never gains a member while
+// Close waits on it. joined is false only for a speaker that was never on
+// this stage once it closed; its closer runs on its own.
+func (st *Stage) remove(sp *Speaker) (removed, joined bool) {
 	st.mu.Lock()
+	defer st.mu.Unlock()
 	i := slices.Index(st.speakers, sp)
 	if i < 0 {
-		st.mu.Unlock()
-		return false
+		if st.closed {
+			return false, false
+		}
+		st.closing.Add(1)
+		return false, true
 	}
+	st.closing.Add(1)
 	st.speakers = slices.Delete(st.speakers, i, i+1)
 	st.detachLocked(sp)
 	st.rewireLocked()
-	st.mu.Unlock()
-	return true
+	return true, true
 }
 
 // Speaker returns the speaker with id.
