@@ -62,7 +62,7 @@ test('a published recording replays from ?t=, with a clickable speaker timeline'
     const href = await studio.getAttribute(sel, 'href');
     assert.ok(href && !href.includes(hostToken), `studio ${sel} link carries the host token: ${href}`);
   }
-  await studio.close();
+  assert.match(await studio.textContent('#rec-visibility'), /Private/, 'the studio shows the recording as private');
 
   // Unpublished: the host's preview link plays, and its links carry no host token.
   const priv = await env.api('GET', `/api/spaces/${sp}/recording`, null, hostToken);
@@ -82,9 +82,14 @@ test('a published recording replays from ?t=, with a clickable speaker timeline'
   const anon = await env.api('GET', `/api/spaces/${sp}/recording`, null, '');
   assert.equal(anon.status, 404, `unpublished recording visible anonymously: ${anon.status}`);
 
-  const pub = await env.api('POST', `/api/spaces/${sp}/recording/publish`, {}, hostToken);
-  assert.equal(pub.status, 200, `publish: ${pub.status} ${pub.text}`);
-  assert.equal(pub.json?.published, true, `publish answer: ${pub.text}`);
+  // The host publishes from the studio's recording panel.
+  await studio.click('#rec-publish');
+  await studio.waitForFunction(() => /Published/.test(document.querySelector('#rec-visibility')?.textContent || ''), null, { timeout: 10000 });
+  assert.match(await studio.textContent('#rec-msg'), /published/i, 'the studio says the recording is published');
+  await studio.close();
+  const pub = await env.api('GET', `/api/spaces/${sp}/recording`, null, hostToken);
+  assert.equal(pub.status, 200, `recording after publishing: ${pub.status} ${pub.text}`);
+  assert.equal(pub.json?.published, true, `published from the studio, the API says: ${pub.text}`);
   spaceId = space.id;
   recording = pub.json;
 
