@@ -6,12 +6,10 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/podium-live/podium/internal/admission"
-	"github.com/podium-live/podium/internal/config"
 )
 
 // flood sends up to n requests built by req one after another and counts
@@ -125,29 +123,6 @@ func TestStageJoinFloodLimited(t *testing.T) {
 	if st, _, _ := n.raw(t, "POST", "/api/spaces/"+id+"/whip", "x", "application/sdp", []byte("v=0")); st != http.StatusUnauthorized {
 		t.Errorf("WHIP with a junk bearer: %d, want 401", st)
 	}
-}
-
-// runStoppable runs a node from cfg until the returned stop is called.
-func runStoppable(t *testing.T, cfg config.Config) (*node, func()) {
-	t.Helper()
-	a, err := New(context.Background(), cfg, discardLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return &node{App: a, base: a.BaseURL()}, stop
 }
 
 // TestProofOfWorkCannotBeSkipped: a queue token taken before attack mode

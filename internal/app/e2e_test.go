@@ -57,6 +57,14 @@ func startNodeTB(t testing.TB) *node { return runNode(t, testConfig(t)) }
 // runNode builds a node from cfg and runs it until the test ends.
 func runNode(t testing.TB, cfg config.Config) *node {
 	t.Helper()
+	n, _ := runStoppable(t, cfg)
+	return n
+}
+
+// runStoppable runs a node from cfg until the returned stop is called (or
+// the test ends); stop waits for Run and is safe to call twice.
+func runStoppable(t testing.TB, cfg config.Config) (*node, func()) {
+	t.Helper()
 	a, err := New(context.Background(), cfg, discardLog())
 	if err != nil {
 		t.Fatal(err)
@@ -64,13 +72,17 @@ func runNode(t testing.TB, cfg config.Config) *node {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	return &node{App: a, base: a.BaseURL()}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return &node{App: a, base: a.BaseURL()}, stop
 }
 
 // api does one JSON request and decodes the answer into out (if not nil);

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/podium-live/podium/internal/auth"
-	"github.com/podium-live/podium/internal/config"
 )
 
 // code returns the "code" of a JSON error body.
@@ -39,38 +38,12 @@ func tokenID(t *testing.T, tok string) string {
 	return c.ID
 }
 
-// runUntilStopped runs a node on cfg and returns it with a function that
-// stops it and waits.
-func runUntilStopped(t *testing.T, cfg config.Config) (*node, func()) {
-	t.Helper()
-	a, err := New(context.Background(), cfg, discardLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}
-	t.Cleanup(stop)
-	return &node{App: a, base: a.BaseURL()}, stop
-}
-
 // TestCredentialsAcrossRestart: deleting operator.token and restarting
 // gives a new operator token (another id) and refuses the old one; a token
 // revoked by id stays refused after the restart.
 func TestCredentialsAcrossRestart(t *testing.T) {
 	cfg := testConfig(t)
-	n, stop := runUntilStopped(t, cfg)
+	n, stop := runStoppable(t, cfg)
 	op1 := n.OperatorToken()
 	sp := n.createSpace(t)
 	host := sp.HostToken
@@ -89,7 +62,7 @@ func TestCredentialsAcrossRestart(t *testing.T) {
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	n, _ = runUntilStopped(t, cfg)
+	n, _ = runStoppable(t, cfg)
 	op2 := n.OperatorToken()
 	if op2 == op1 || tokenID(t, op2) == tokenID(t, op1) {
 		t.Fatal("the operator token written after deleting the file is the old one again")
