@@ -11,8 +11,8 @@ func TestListenersCountTicketsNotRequests(t *testing.T) {
 	clk := newClock()
 	l := NewListeners(clk.Now)
 	tk, _ := NewTickets(testKey(1), time.Hour, clk.Now)
-	tok, _, _ := tk.Issue("sp_a")
-	id, err := tk.Verify(tok, "sp_a")
+	tok, _, _ := tk.Issue("sp_a", "")
+	id, _, err := tk.Verify(tok, "sp_a")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,17 +25,17 @@ func TestListenersCountTicketsNotRequests(t *testing.T) {
 		t.Errorf("one ticket polled 200 times: count %d, want 1", got)
 	}
 	// Its renewal is the same listener.
-	renewed, _, err := tk.Renew(tok, "sp_a")
+	renewed, _, _, err := tk.Renew(tok, "sp_a")
 	if err != nil {
 		t.Fatal(err)
 	}
-	rid, _ := tk.Verify(renewed, "sp_a")
+	rid, _, _ := tk.Verify(renewed, "sp_a")
 	if rid != id {
 		t.Fatalf("renewal changed the ticket id: %x -> %x", id, rid)
 	}
 	// A classic player: one segment every 2 s with its own ticket.
-	classic, _, _ := tk.Issue("sp_a")
-	if cid, _ := tk.Verify(classic, "sp_a"); cid == id {
+	classic, _, _ := tk.Issue("sp_a", "")
+	if cid, _, _ := tk.Verify(classic, "sp_a"); cid == id {
 		t.Fatal("two tickets with one id")
 	}
 	// Two random ids share a register once in 4,096 (the estimator's

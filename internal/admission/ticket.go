@@ -22,6 +22,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/podium-live/podium/internal/policy"
 )
 
 // Errors returned by Tickets.Check. Each means "not a listener of this space";
@@ -33,13 +35,15 @@ var (
 	ErrTicketOtherSpace = errors.New("admission: ticket is for another space")
 )
 
-// ticket payload: kind(1) | expires unix seconds(8) | id(8) | space.
-const ticketHead = 1 + 8 + 8
+// ticket payload: kind(1) | expires unix seconds(8) | id(8) | territory(2,
+// zero bytes when unknown) | space.
+const ticketHead = 1 + 8 + 8 + 2
 
 // Tickets issues and checks listener tickets: short-lived signed tokens that
 // say "the holder was admitted to this space until exp". Each carries a
 // random 64-bit id that its renewals keep, so that the node can count
-// listeners as distinct ids (Listeners). A ticket is checked on every media
+// listeners as distinct ids (Listeners), and the listener's territory,
+// resolved once when they joined (moderation's views follow it). A ticket is checked on every media
 // request, so Check does not allocate and bounds its input.
 // Tickets is immutable after NewTickets and safe for concurrent use.
 type Tickets struct {
@@ -63,33 +67,43 @@ func NewTickets(key []byte, ttl time.Duration, now func() time.Time) (*Tickets, 
 	return &Tickets{s: newSigner(key), ttl: ttl, now: now}, nil
 }
 
-// Issue returns a new listener's ticket for space, its fresh random id and
-// when it expires (whole seconds). space must be at most MaxSpaceLen bytes
-// (callers validate ids first; a longer one panics).
-func (t *Tickets) Issue(space string) (token string, id uint64, exp time.Time) {
+// Issue returns a new listener's ticket for space and territory (Unknown
+// when it could not be resolved), its fresh random id and when it expires
+// (whole seconds). space must be at most MaxSpaceLen bytes (callers
+// validate ids first; a longer one panics); territory must be Unknown or
+// two bytes.
+func (t *Tickets) Issue(space string, territory policy.Territory) (token string, id uint64, exp time.Time) {
 	id = randU64()
-	token, exp = t.issue(space, id)
+	token, exp = t.issue(space, id, territory)
 	return token, id, exp
 }
 
 // Renew returns a fresh ticket for the holder of a valid ticket for space,
-// keeping its id: a renewing listener is the same listener.
-func (t *Tickets) Renew(token, space string) (string, time.Time, error) {
-	id, err := t.Verify(token, space)
+// keeping its id and territory: a renewing listener is the same listener.
+func (t *Tickets) Renew(token, space string) (string, time.Time, policy.Territory, error) {
+	id, ter, err := t.Verify(token, space)
 	if err != nil {
-		return "", time.Time{}, err
+		return "", time.Time{}, policy.Unknown, err
 	}
-	tok, exp := t.issue(space, id)
-	return tok, exp, nil
+	tok, exp := t.issue(space, id, ter)
+	return tok, exp, ter, nil
 }
 
-func (t *Tickets) issue(space string, id uint64) (string, time.Time) {
+func (t *Tickets) issue(space string, id uint64, territory policy.Territory) (string, time.Time) {
 	checkSpace(space)
+	if len(territory) != 0 && len(territory) != 2 {
+		panic(fmt.Sprintf("admission: territory %q is not two letters", territory))
+	}
 	exp := t.now().Add(t.ttl).Truncate(time.Second)
 	var b [maxPayload]byte
 	p := append(b[:0], kindTicket)
 	p = putU64(p, uint64(exp.Unix()))
 	p = putU64(p, id)
+	if territory == policy.Unknown {
+		p = append(p, 0, 0)
+	} else {
+		p = append(p, territory...)
+	}
 	p = append(p, space...)
 	return t.s.seal(p), exp
 }
@@ -97,32 +111,34 @@ func (t *Tickets) issue(space string, id uint64) (string, time.Time) {
 // Check returns nil if token is a valid, unexpired ticket for space, or one
 // of the ErrTicket errors.
 func (t *Tickets) Check(token, space string) error {
-	_, err := t.Verify(token, space)
+	_, _, err := t.Verify(token, space)
 	return err
 }
 
-// Verify returns the id of token if it is a valid, unexpired ticket for
-// space, or one of the ErrTicket errors. Malformed and forged are decided
-// before anything the token says is believed. It does not allocate.
-func (t *Tickets) Verify(token, space string) (id uint64, err error) {
+// Verify returns the id and territory of token if it is a valid, unexpired
+// ticket for space, or one of the ErrTicket errors. Malformed and forged
+// are decided before anything the token says is believed. It does not
+// allocate (the territory of a valid ticket is one of the assigned codes,
+// interned).
+func (t *Tickets) Verify(token, space string) (id uint64, territory policy.Territory, err error) {
 	var buf [maxRaw]byte
 	p, e := t.s.open(token, &buf)
 	switch e {
 	case tokMalformed:
-		return 0, ErrTicketMalformed
+		return 0, policy.Unknown, ErrTicketMalformed
 	case tokForged:
-		return 0, ErrTicketForged
+		return 0, policy.Unknown, ErrTicketForged
 	}
 	if len(p) < ticketHead || p[0] != kindTicket {
-		return 0, ErrTicketMalformed
+		return 0, policy.Unknown, ErrTicketMalformed
 	}
 	if !spaceMatches(p[ticketHead:], space) {
-		return 0, ErrTicketOtherSpace
+		return 0, policy.Unknown, ErrTicketOtherSpace
 	}
 	if t.now().Unix() >= int64(getU64(p[1:])) {
-		return 0, ErrTicketExpired
+		return 0, policy.Unknown, ErrTicketExpired
 	}
-	return getU64(p[9:]), nil
+	return getU64(p[9:]), policy.Intern(p[17:19]), nil
 }
 
 // TTL is how long an issued ticket lasts.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"github.com/podium-live/podium/internal/policy"
 	"strings"
 	"testing"
 	"time"
@@ -36,11 +37,11 @@ func TestTickets(t *testing.T) {
 		t.Fatal(err)
 	}
 	other, _ := NewTickets(testKey(2), time.Minute, clk.Now)
-	tok, _, exp := tk.Issue("sp_abcdefghjkmn")
+	tok, _, exp := tk.Issue("sp_abcdefghjkmn", "")
 	if want := clk.Now().Add(time.Minute); !exp.Equal(want) {
 		t.Errorf("exp = %v, want %v", exp, want)
 	}
-	forged, _, _ := other.Issue("sp_abcdefghjkmn")
+	forged, _, _ := other.Issue("sp_abcdefghjkmn", "")
 
 	// Tamper with each character in turn: never accepted.
 	alphabet := "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -61,7 +62,7 @@ func TestTickets(t *testing.T) {
 		{"other space", tok, "sp_zzzzzzzzzzzz", ErrTicketOtherSpace},
 		{"empty", "", "sp_abcdefghjkmn", ErrTicketMalformed},
 		{"not base64", "!!!!" + tok[4:], "sp_abcdefghjkmn", ErrTicketMalformed},
-		{"truncated", tok[:len(tok)-3], "sp_abcdefghjkmn", ErrTicketMalformed},
+		{"truncated", tok[:len(tok)-(len(tok)%4+3)%4], "sp_abcdefghjkmn", ErrTicketMalformed}, // to a length no base64 has
 		{"short", "AAAA", "sp_abcdefghjkmn", ErrTicketMalformed},
 		{"oversize", strings.Repeat("A", 10000), "sp_abcdefghjkmn", ErrTicketMalformed},
 		{"padded", tok + "==", "sp_abcdefghjkmn", ErrTicketMalformed},
@@ -98,7 +99,7 @@ func TestNewTicketsRejectsShortKey(t *testing.T) {
 
 func TestTicketCheckDoesNotAllocate(t *testing.T) {
 	tk, _ := NewTickets(testKey(1), time.Minute, nil)
-	tok, _, _ := tk.Issue("sp_abcdefghjkmn")
+	tok, _, _ := tk.Issue("sp_abcdefghjkmn", "")
 	if n := testing.AllocsPerRun(100, func() { _ = tk.Check(tok, "sp_abcdefghjkmn") }); n != 0 {
 		t.Errorf("Check allocates %v times", n)
 	}
@@ -135,7 +136,7 @@ func FuzzDecodeB64(f *testing.F) {
 func FuzzCheckTicket(f *testing.F) {
 	clk := newClock()
 	tk, _ := NewTickets(testKey(1), time.Minute, clk.Now)
-	tok, _, _ := tk.Issue("sp_abcdefghjkmn")
+	tok, _, _ := tk.Issue("sp_abcdefghjkmn", "")
 	f.Add(tok, "sp_abcdefghjkmn")
 	f.Add(tok[:20], "x")
 	f.Add("", "")
@@ -152,11 +153,32 @@ func FuzzCheckTicket(f *testing.F) {
 
 func BenchmarkTicketCheck(b *testing.B) {
 	tk, _ := NewTickets(testKey(1), time.Minute, nil)
-	tok, _, _ := tk.Issue("sp_abcdefghjkmn")
+	tok, _, _ := tk.Issue("sp_abcdefghjkmn", "")
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := tk.Check(tok, "sp_abcdefghjkmn"); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestTicketCarriesTerritory(t *testing.T) {
+	tk, err := NewTickets(testKey(1), time.Minute, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ter := range []policy.Territory{"DE", "FR", policy.Unknown} {
+		tok, id, _ := tk.Issue("sp_a", ter)
+		gid, got, err := tk.Verify(tok, "sp_a")
+		if err != nil || got != ter || gid != id {
+			t.Fatalf("Issue(%q) → Verify = %d %q %v, want %d %q", ter, gid, got, err, id, ter)
+		}
+		renewed, _, rter, err := tk.Renew(tok, "sp_a")
+		if err != nil || rter != ter {
+			t.Fatalf("Renew kept %q %v, want %q", rter, err, ter)
+		}
+		if _, got, _ := tk.Verify(renewed, "sp_a"); got != ter {
+			t.Fatalf("renewed ticket carries %q, want %q", got, ter)
 		}
 	}
 }

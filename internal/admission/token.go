@@ -30,7 +30,7 @@ const (
 	MaxSpaceLen = 64
 
 	macLen     = 16                              // truncated HMAC-SHA256: 128 bits
-	maxPayload = 1 + 8 + 8 + 8 + 1 + MaxSpaceLen // largest payload of any kind
+	maxPayload = 1 + 8 + 8 + 8 + 2 + MaxSpaceLen // largest payload of any kind
 	maxRaw     = maxPayload + macLen             // decoded bytes
 	maxTokLen  = (maxRaw*8 + 5) / 6              // encoded characters
 	minKeyLen  = 32                              // bytes; as auth.NewSigner

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/podium-live/podium/internal/policy"
 	"log/slog"
 	"net"
 	"net/http"
@@ -121,6 +122,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	// the recordings library. Events reach the runtime first (it closes a
 	// space's tape), then the replay server's caches.
 	a.access = live.NewAccess(a.store, signer)
+	// What moderation has put in force per space, and the views it
+	// makes: read by the replay server, the live streams and join.
+	var policies policy.Source = policy.Static{}
 	st := a.store
 	replay := record.NewServer(recStore, httpapi.ReplayPolicy(a.access, a.creds), func(id string) bool {
 		sp, err := st.Space(context.Background(), id)
@@ -137,7 +141,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.library = live.NewLibrary(a.store, recStore, replay, a.runtime, events, log)
 	a.reg = obs.NewRegistry()
 	a.registerMetrics()
-	api := httpapi.New(httpapi.Services{Access: a.access, Spaces: a.spaces, Stage: a.runtime, Recordings: a.library, Replay: replay},
+	api := httpapi.New(httpapi.Services{Access: a.access, Spaces: a.spaces, Stage: a.runtime, Recordings: a.library, Replay: replay,
+		Policies: policies},
 		a.hls, pages{}, adm, httpapi.Options{
 			PublicURL: cfg.PublicURL, AdmitRate: cfg.Admission.AdmitRate, Credentials: a.creds,
 			Conns: func() (int, int, uint64) { return a.ln.Open(), a.ln.Max(), a.ln.Rejected() },

@@ -5,6 +5,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"github.com/podium-live/podium/internal/policy"
 	"io"
 	"log/slog"
 	"mime"
@@ -52,6 +53,18 @@ type Services struct {
 	Recordings *live.Library
 	// Replay serves /replay/.
 	Replay http.Handler
+	// Policies is what moderation has in force per space: which view of
+	// the audio a listener in each territory gets (nil: none).
+	Policies policy.Source
+	// Territories resolves a request's territory (nil: always unknown).
+	Territories Territories
+}
+
+// Territories resolves the territory of the client behind a request: from
+// a country header when the request came through a trusted proxy, else
+// from the operator's country database, else policy.Unknown.
+type Territories interface {
+	Territory(r *http.Request) policy.Territory
 }
 
 // API is the HTTP handler for everything podium serves on its main port.

@@ -120,7 +120,7 @@ func LatencyExempt(r *http.Request) bool {
 func (a *API) serveMedia(w http.ResponseWriter, r *http.Request) {
 	if t := r.Header.Get(TicketHeader); t != "" {
 		sp := hlsSpace(r.URL.Path)
-		id, err := a.adm.Tickets.Verify(t, sp)
+		id, _, err := a.adm.Tickets.Verify(t, sp)
 		switch {
 		case err == nil:
 			if a.adm.Listeners != nil {

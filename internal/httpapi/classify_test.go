@@ -22,7 +22,7 @@ func TestClassifyByVerifiedCredential(t *testing.T) {
 	op := signer.Sign(auth.Claims{Role: auth.RoleOperator})
 	expired := signer.Sign(auth.Claims{Role: auth.RoleHost, Space: "sp_a", Expires: time.Now().Add(-time.Minute).Unix()})
 	forged := otherKey.Sign(auth.Claims{Role: auth.RoleHost, Space: "sp_a"})
-	ticket, _, _ := tickets.Issue("sp_a")
+	ticket, _, _ := tickets.Issue("sp_a", "")
 
 	anon, ingest, stage := admission.ClassAnonymous, admission.ClassIngest, admission.ClassStageJoin
 	for _, c := range []struct {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"github.com/podium-live/podium/internal/policy"
 	"io"
 	"net/http"
 	"strconv"
@@ -83,7 +84,7 @@ func (a *API) join(w http.ResponseWriter, r *http.Request) {
 	// Renewals of a valid ticket are always admitted and keep its id: the
 	// same listener.
 	if req.Ticket != "" {
-		tok, exp, err := ad.Tickets.Renew(req.Ticket, id)
+		tok, exp, _, err := ad.Tickets.Renew(req.Ticket, id)
 		if err != nil {
 			ad.refused.Add(1)
 			a.fail(w, r, newError(http.StatusUnauthorized, "bad_ticket", ticketMessage(err)))
@@ -125,7 +126,7 @@ func (a *API) join(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d.Admit {
-		tok, tid, exp := ad.Tickets.Issue(id)
+		tok, tid, exp := ad.Tickets.Issue(id, policy.Unknown)
 		if ad.Listeners != nil {
 			ad.Listeners.Admitted(id, tid)
 		}

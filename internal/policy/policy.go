@@ -317,3 +317,24 @@ type Static map[string]*Policy
 
 // Policy implements Source.
 func (s Static) Policy(space string) *Policy { return s[space] }
+
+// Intern returns the Territory two bytes name, without allocating: one of
+// the assigned codes, or Unknown for anything else (zero bytes included).
+func Intern(b []byte) Territory {
+	if len(b) != 2 {
+		return Unknown
+	}
+	t, ok := interned[[2]byte{b[0], b[1]}]
+	if !ok {
+		return Unknown
+	}
+	return t
+}
+
+var interned = func() map[[2]byte]Territory {
+	m := make(map[[2]byte]Territory, len(iso3166))
+	for t := range iso3166 {
+		m[[2]byte{t[0], t[1]}] = t
+	}
+	return m
+}()
