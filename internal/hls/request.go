@@ -14,6 +14,9 @@ import (
 //	/hls/{id}/init.mp4
 //	/hls/{id}/{msn}.m4s
 //	/hls/{id}/{msn}.{part}.m4s
+//
+// each also as /hls/{id}/{view}/…: a view of the space's audio (view "0"
+// is the same as no view: the main stream).
 
 // Prefix is the URL path prefix the Server handles.
 const Prefix = "/hls/"
@@ -31,6 +34,8 @@ const (
 type request struct {
 	kind reqKind
 	id   string
+	// view is the view segment, "" when absent or "0" (the main stream).
+	view string
 	// Segment and part requests: the file's numbers. Playlist requests:
 	// _HLS_msn and _HLS_part when hasMSN / hasPart.
 	msn, part       uint64
@@ -102,6 +107,15 @@ func parseRequest(path, rawQuery string) (request, *reqError) {
 	r.id, rest = rest[:slash], rest[slash+1:]
 	if !validID(r.id) {
 		return r, errNotFound
+	}
+	if slash = strings.IndexByte(rest, '/'); slash >= 0 {
+		r.view, rest = rest[:slash], rest[slash+1:]
+		if !validID(r.view) {
+			return r, errNotFound
+		}
+		if r.view == "0" {
+			r.view = ""
+		}
 	}
 	switch rest {
 	case "index.m3u8":

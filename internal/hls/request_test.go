@@ -41,7 +41,7 @@ func TestParseRequest(t *testing.T) {
 		{"/hls/sp_1", "", request{}, errNotFound},
 		{"/hls//index.m3u8", "", request{}, errNotFound},
 		{"/hls/sp.1/index.m3u8", "", request{}, errNotFound},
-		{"/hls/sp_1/x/index.m3u8", "", request{}, errNotFound},
+		{"/hls/sp_1/x/y/index.m3u8", "", request{}, errNotFound},
 		{"/other/sp_1/index.m3u8", "", request{}, errNotFound},
 		{"/hls/" + strings.Repeat("a", 65) + "/index.m3u8", "", request{}, errNotFound},
 	}
@@ -120,4 +120,23 @@ func FuzzParseRequest(f *testing.F) {
 			t.Fatalf("number out of range: %d %d", r.msn, r.part)
 		}
 	})
+}
+
+func TestParseView(t *testing.T) {
+	for _, c := range []struct{ path, id, view string }{
+		{"/hls/sp_1/index.m3u8", "sp_1", ""},
+		{"/hls/sp_1/0/index.m3u8", "sp_1", ""},
+		{"/hls/sp_1/monitor/3.1.m4s", "sp_1", "monitor"},
+		{"/hls/sp_1/v3kd9/init.mp4", "sp_1", "v3kd9"},
+	} {
+		r, err := parseRequest(c.path, "")
+		if err != nil || r.id != c.id || r.view != c.view {
+			t.Errorf("%s: got id %q view %q err %v, want %q %q", c.path, r.id, r.view, err, c.id, c.view)
+		}
+	}
+	for _, p := range []string{"/hls/sp_1/a.b/index.m3u8", "/hls/sp_1//index.m3u8", "/hls/sp_1/x/y/index.m3u8"} {
+		if _, err := parseRequest(p, ""); err != errNotFound {
+			t.Errorf("%s: got %v, want not found", p, err)
+		}
+	}
 }

@@ -33,6 +33,8 @@ var (
 	// 400, 405 and 503 depend on timing or are client errors: never cache
 	// (a cached "too far ahead" would outlive its truth).
 	hvNoStore = []string{"no-store"}
+	// A private view (the monitor) is for credentials only.
+	hvPrivate = []string{"private, no-store"}
 )
 
 // Server serves every registered Stream under the /hls/ prefix. It is an
@@ -44,7 +46,7 @@ var (
 type Server struct {
 	log     *slog.Logger
 	mu      sync.Mutex // serializes Add and Remove
-	streams atomic.Pointer[map[string]*Stream]
+	streams atomic.Pointer[map[streamKey]*Stream]
 	// heartbeat is closed and replaced by Run every heartbeatEvery, so
 	// waiting requests can notice that they waited too long without a
 	// timer of their own. Without Run it never fires, and a wait ends when
@@ -55,6 +57,10 @@ type Server struct {
 
 var _ http.Handler = (*Server)(nil)
 
+// streamKey names a registered stream: the space and the view segment
+// ("" for the main stream). Looking one up allocates nothing.
+type streamKey struct{ id, view string }
+
 // heartbeatEvery is the resolution of the wait time limit.
 const heartbeatEvery = 500 * time.Millisecond
 
@@ -64,7 +70,7 @@ func NewServer(log *slog.Logger) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{log: log}
-	m := map[string]*Stream{}
+	m := map[streamKey]*Stream{}
 	s.streams.Store(&m)
 	hb := make(chan struct{})
 	s.heartbeat.Store(&hb)
@@ -78,13 +84,14 @@ func (s *Server) Add(st *Stream) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := *s.streams.Load()
-	m := make(map[string]*Stream, len(old)+1)
+	m := make(map[streamKey]*Stream, len(old)+1)
 	for k, v := range old {
 		m[k] = v
 	}
-	m[st.id] = st
+	key := streamKey{st.id, st.view}
+	m[key] = st
 	s.streams.Store(&m)
-	if prev := old[st.id]; prev != nil && prev != st {
+	if prev := old[key]; prev != nil && prev != st {
 		prev.poke() // its waiters move to st
 	}
 	if !validID(st.id) {
@@ -94,17 +101,22 @@ func (s *Server) Add(st *Stream) {
 
 // Remove unregisters the stream with the given id; requests waiting on it
 // are answered 404 (Close it first for them to get the final playlist).
-func (s *Server) Remove(id string) {
+func (s *Server) Remove(id string) { s.RemoveView(id, "") }
+
+// RemoveView unregisters the stream of one view of space id ("" = the
+// main stream), like Remove.
+func (s *Server) RemoveView(id, view string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := *s.streams.Load()
-	prev, ok := old[id]
+	key := streamKey{id, view}
+	prev, ok := old[key]
 	if !ok {
 		return
 	}
-	m := make(map[string]*Stream, len(old))
+	m := make(map[streamKey]*Stream, len(old))
 	for k, v := range old {
-		if k != id {
+		if k != key {
 			m[k] = v
 		}
 	}
@@ -114,7 +126,7 @@ func (s *Server) Remove(id string) {
 
 // Stream returns the stream registered under id, or nil.
 func (s *Server) Stream(id string) *Stream {
-	return (*s.streams.Load())[id]
+	return (*s.streams.Load())[streamKey{id, ""}]
 }
 
 // Run drives the heartbeat that bounds how long a request waits for a part
@@ -154,7 +166,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) *reqError {
 	// A request that was waiting on a stream replaced (restart) or removed
 	// meanwhile starts over with the registry's current answer.
 	for {
-		st := (*s.streams.Load())[req.id]
+		st := (*s.streams.Load())[streamKey{req.id, req.view}]
 		if st == nil {
 			return errSpaceNotStarted
 		}
@@ -168,7 +180,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) *reqError {
 			e = s.serveSegment(w, r, st, &req)
 		case kindInit:
 			s.stats.inits.Add(1)
-			serveBlob(w, r, st.init, hvMP4, hvImmutable)
+			serveBlob(w, r, st.init, hvMP4, st.immutableCC)
 			return nil
 		}
 		if e != errMoved {
@@ -195,7 +207,7 @@ func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, st *Strea
 		if req.skip && sn.delta != nil {
 			pl = sn.delta
 		}
-		serveBlob(w, r, pl, hvPlaylist, hvLivePlaylist)
+		serveBlob(w, r, pl, hvPlaylist, st.liveCC)
 		return nil
 	}
 
@@ -256,7 +268,7 @@ func (s *Server) servePart(w http.ResponseWriter, r *http.Request, st *Stream, r
 			return errNotFound // the stream closed first
 		}
 	}
-	serveBlob(w, r, p.data, hvMP4, hvImmutable)
+	serveBlob(w, r, p.data, hvMP4, st.immutableCC)
 	return nil
 }
 
@@ -280,7 +292,7 @@ func (s *Server) serveSegment(w http.ResponseWriter, r *http.Request, st *Stream
 			return errNotFound
 		}
 	}
-	serveBlob(w, r, seg.data, hvMP4, hvImmutable)
+	serveBlob(w, r, seg.data, hvMP4, st.immutableCC)
 	return nil
 }
 
@@ -301,7 +313,7 @@ func (s *Server) wait(ctx context.Context, st *Stream, sn *snapshot, abs uint64)
 		// Add and Remove change the registry before they poke the old
 		// stream, so checking the registry after loading sn means either
 		// the check sees the change or sn.wake gets closed by the poke.
-		if (*s.streams.Load())[st.id] != st {
+		if (*s.streams.Load())[streamKey{st.id, st.view}] != st {
 			return nil, errMoved
 		}
 		select {

@@ -189,6 +189,9 @@ func (sn *snapshot) lookupRetired(msn uint64) *segment {
 type Stream struct {
 	id  string
 	cfg Config
+	// view is the view segment of the stream's URLs ("" = the space's
+	// main stream, also served as view "0"); see NewView.
+	view string
 
 	// Derived from cfg at construction; immutable.
 	framesPerPart int
@@ -203,6 +206,8 @@ type Stream struct {
 	resumed       bool   // an earlier incarnation of this space's stream may have published parts
 	init          *blob
 	blockingCC    []string // Cache-Control of blocking playlist responses
+	immutableCC   []string // Cache-Control of parts, segments and init
+	liveCC        []string // Cache-Control of the plain playlist
 	header        []byte   // playlist header up to EXT-X-MEDIA-SEQUENCE, exclusive
 
 	snap atomic.Pointer[snapshot]
@@ -263,6 +268,7 @@ func NewStream(id string, liveSince, now time.Time, cfg Config) *Stream {
 	// A blocking response is a deterministic snapshot, so caches may keep
 	// it; a few target durations is longer than anyone asks for that part.
 	s.blockingCC = []string{"public, max-age=" + strconv.Itoa(3*s.targetDur)}
+	s.immutableCC, s.liveCC = hvImmutable, hvLivePlaylist
 	s.header = s.appendHeader(nil)
 
 	first := &segment{msn: s.startMSN, disc: s.resumed, pdt: s.pdt(s.startMSN)}
@@ -274,6 +280,23 @@ func NewStream(id string, liveSince, now time.Time, cfg Config) *Stream {
 	})
 	return s
 }
+
+// NewView is NewStream for one view of space id, served under
+// /hls/{id}/{view}/…: a territory's view of the policy, or the undelayed
+// monitor feed. A private view's responses are "private, no-store" (the
+// monitor: only credentials may read it, and no cache may keep it).
+func NewView(id, view string, private bool, liveSince, now time.Time, cfg Config) *Stream {
+	s := NewStream(id, liveSince, now, cfg)
+	s.view = view
+	if private {
+		s.blockingCC, s.immutableCC, s.liveCC = hvPrivate, hvPrivate, hvPrivate
+	}
+	return s
+}
+
+// View is the view segment the stream is served under ("" for the main
+// stream).
+func (s *Stream) View() string { return s.view }
 
 // ID is the space id the stream is served under.
 func (s *Stream) ID() string { return s.id }
