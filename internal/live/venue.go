@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"time"
 
@@ -24,12 +25,21 @@ type venue struct {
 	// mixer, stream, cancel and done are set while the space is live.
 	mixer  *mix.Mixer
 	stream *hls.Stream
-	cancel context.CancelFunc
-	done   chan struct{}
+	// monitor is the undelayed feed (/hls/{id}/monitor/…), delay the
+	// audience's delay line between the mixer and stream.
+	monitor *hls.Stream
+	delay   *delayLine
+	cancel  context.CancelFunc
+	done    chan struct{}
 	// tape records the mix; nil when the space is not recorded.
 	tape *tape
 	// closed is set by close: the venue never goes live again.
 	closed bool
+	// hostDelay is the delay the host chose, floorDelay the operator's
+	// floor; the audience's delay is the larger. They live with the venue
+	// (TODO: persist with the space in the store; until then a node
+	// restart or the space ending forgets them).
+	hostDelay, floorDelay time.Duration
 	// status is the prebuilt /live JSON, the state and stage version it
 	// shows, and when it was built.
 	status      []byte
@@ -61,7 +71,10 @@ func (v *venue) goLive(sp space.Space) error {
 		return nil
 	}
 	rt := v.rt
-	stream := hls.NewStream(sp.ID, sp.StartedAt, time.Now(), rt.cfg.HLS)
+	now := time.Now()
+	stream := hls.NewStream(sp.ID, sp.StartedAt, now, rt.cfg.HLS)
+	monitor := hls.NewView(sp.ID, MonitorView, true, sp.StartedAt, now, rt.cfg.HLS)
+	dl := newDelayLine(silencePacket())
 	var tp *tape
 	if sp.Record && rt.rec != nil {
 		tp = newTape(rt.rec, sp.ID, rt.cfg.Record, rt.log)
@@ -70,11 +83,14 @@ func (v *venue) goLive(sp space.Space) error {
 		}
 	}
 	var m *mix.Mixer
+	// The output path, on the mixer goroutine: the monitor and the tape
+	// get the frame as mixed, the audience what leaves the delay line.
 	m, err := mix.New(rt.cfg.Mix, func(_ int64, pkt []byte) {
-		stream.WriteFrame(pkt)
+		monitor.WriteFrame(pkt)
 		if tp != nil {
 			tp.frame(m, pkt)
 		}
+		stream.WriteFrame(dl.push(pkt, m.Levels(), time.Now()))
 	}, rt.log.With("space", sp.ID))
 	if err != nil {
 		if tp != nil {
@@ -91,9 +107,12 @@ func (v *venue) goLive(sp space.Space) error {
 		return nil
 	}
 	v.tape = tp
+	dl.setDelay(max(v.hostDelay, v.floorDelay))
 	ctx, cancel := context.WithCancel(context.Background())
 	v.mixer, v.stream, v.cancel, v.done = m, stream, cancel, make(chan struct{})
+	v.monitor, v.delay = monitor, dl
 	rt.hls.Add(stream)
+	rt.hls.Add(monitor)
 	v.stage.AttachMix(mixAdapter{m})
 	go func(done chan struct{}) {
 		defer close(done)
@@ -111,7 +130,7 @@ func (v *venue) goLive(sp space.Space) error {
 func (v *venue) close(ended bool) mix.Stats {
 	v.stage.Close()
 	v.mu.Lock()
-	cancel, done, stream, tp, m := v.cancel, v.done, v.stream, v.tape, v.mixer
+	cancel, done, stream, tp, m, monitor := v.cancel, v.done, v.stream, v.tape, v.mixer, v.monitor
 	v.mixer, v.cancel, v.tape, v.closed = nil, nil, nil, true
 	v.mu.Unlock()
 	v.stage.AttachMix(nil)
@@ -126,12 +145,17 @@ func (v *venue) close(ended bool) mix.Stats {
 	}
 	if stream != nil {
 		stream.Close()
+		monitor.Close()
 		if ended {
 			// Keep serving the final playlist for players that are
 			// still catching up; the recording takes over.
-			time.AfterFunc(time.Minute, func() { v.rt.hls.Remove(v.id) })
+			time.AfterFunc(time.Minute, func() {
+				v.rt.hls.Remove(v.id)
+				v.rt.hls.RemoveView(v.id, MonitorView)
+			})
 		} else {
 			v.rt.hls.Remove(v.id)
+			v.rt.hls.RemoveView(v.id, MonitorView)
 		}
 	}
 	return final
@@ -153,6 +177,9 @@ type LiveStatus struct {
 	Listeners int            `json:"listeners"`
 	Speakers  []SpeakerState `json:"speakers"`
 	Recorded  bool           `json:"recorded"`
+	// DelaySeconds is the audience's delay; Speakers' levels are those of
+	// the delayed audio, what listeners hear now.
+	DelaySeconds int `json:"delay_seconds"`
 	// RecordingError is set while the recording is failing (e.g. disk full).
 	RecordingError string `json:"recording_error,omitempty"`
 }
@@ -184,11 +211,12 @@ func (v *venue) statusJSON(state space.State, maxAge time.Duration) []byte {
 	}
 	st := LiveStatus{State: state, Speakers: []SpeakerState{}}
 	levels := map[string]mix.Level{}
-	if v.mixer != nil {
-		for _, l := range v.mixer.Levels() {
+	if v.delay != nil {
+		for _, l := range v.delay.levels() {
 			levels[l.ID] = l
 		}
 	}
+	st.DelaySeconds = int(max(v.hostDelay, v.floorDelay) / time.Second)
 	if v.stream != nil && v.rt.cfg.Listeners != nil {
 		st.Listeners = v.rt.cfg.Listeners.Count(v.id)
 	}
@@ -204,4 +232,38 @@ func (v *venue) statusJSON(state space.State, maxAge time.Duration) []byte {
 	v.status, _ = json.Marshal(st)
 	v.statusAt, v.statusState, v.statusStage = now, state, stageVersion
 	return v.status
+}
+
+// MonitorView is the view segment of the undelayed feed.
+const MonitorView = "monitor"
+
+// Delay is a space's audience delay as set: the host's choice, the
+// operator's floor and the one in force (the larger).
+type Delay struct {
+	Host, Floor, Effective time.Duration
+}
+
+// setDelay sets the host's delay, or with operator the floor, and applies
+// the result to the delay line. The check (a host below the floor) and the
+// change are under v.mu.
+func (v *venue) setDelay(d time.Duration, operator bool) (Delay, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if operator {
+		v.floorDelay = d
+	} else {
+		if d < v.floorDelay {
+			return v.delayLocked(), fmt.Errorf("%w: %d s", ErrDelayFloor, v.floorDelay/time.Second)
+		}
+		v.hostDelay = d
+	}
+	if v.delay != nil {
+		v.delay.setDelay(max(v.hostDelay, v.floorDelay))
+	}
+	v.status = nil
+	return v.delayLocked(), nil
+}
+
+func (v *venue) delayLocked() Delay {
+	return Delay{Host: v.hostDelay, Floor: v.floorDelay, Effective: max(v.hostDelay, v.floorDelay)}
 }
