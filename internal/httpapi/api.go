@@ -115,6 +115,7 @@ func New(sv Services, media http.Handler, pages Pages, adm *Admission, opts Opti
 	m.HandleFunc("/api/", a.apiNotFound)
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	m.HandleFunc("POST /api/spaces/{id}/join", a.join)
+	a.liveModRoutes(m)
 	m.HandleFunc("GET /api/admin/status", a.adminStatus)
 	m.HandleFunc("POST /api/admin/attack", a.adminAttack)
 	m.Handle("/hls/", http.HandlerFunc(a.serveMedia))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/podium-live/podium/internal/admission"
 	"github.com/podium-live/podium/internal/auth"
+	"github.com/podium-live/podium/internal/live"
 )
 
 // hlsSpace returns the space id of a /hls/{id}/... path.
@@ -116,8 +117,15 @@ func LatencyExempt(r *http.Request) bool {
 // serveMedia refuses media requests whose ticket is forged, malformed or
 // for another space (an expired ticket is served as anonymous: the player
 // renews it), counts the listener behind a valid one, and hands the rest
-// to the HLS server.
+// to the HLS server. The monitor view (undelayed) needs a host's or the
+// operator's credential instead (livemod.go).
 func (a *API) serveMedia(w http.ResponseWriter, r *http.Request) {
+	if hlsView(r.URL.Path) == live.MonitorView {
+		if a.monitorAllowed(w, r, hlsSpace(r.URL.Path)) {
+			a.media.ServeHTTP(w, r)
+		}
+		return
+	}
 	if t := r.Header.Get(TicketHeader); t != "" {
 		sp := hlsSpace(r.URL.Path)
 		id, _, err := a.adm.Tickets.Verify(t, sp)

@@ -1,0 +1,111 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/podium-live/podium/internal/auth"
+	"github.com/podium-live/podium/internal/live"
+)
+
+// liveModRoutes registers the live moderation routes: the audience delay
+// and the dump.
+func (a *API) liveModRoutes(m *http.ServeMux) {
+	m.HandleFunc("POST /api/spaces/{id}/delay", a.setDelay)
+	m.HandleFunc("POST /api/spaces/{id}/dump", a.dump)
+}
+
+// setDelay sets the audience delay: the host's choice, or the operator's
+// floor, which the host cannot go below.
+// TODO(moderation): allow auth.RoleModerator once it exists.
+func (a *API) setDelay(w http.ResponseWriter, r *http.Request) {
+	id, c, ok := a.guard(w, r, auth.RoleHost)
+	if !ok {
+		return
+	}
+	var req struct {
+		Seconds *int `json:"seconds"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.Seconds == nil {
+		a.fail(w, r, newError(http.StatusBadRequest, "invalid", `body must be {"seconds": 0|10|30}`))
+		return
+	}
+	d, err := a.stage.SetDelay(id, *req.Seconds, c.Role == auth.RoleOperator)
+	switch {
+	case errors.Is(err, live.ErrBadDelay):
+		a.fail(w, r, newError(http.StatusBadRequest, "invalid", "seconds: "+err.Error()))
+		return
+	case errors.Is(err, live.ErrDelayFloor):
+		a.fail(w, r, newError(http.StatusConflict, "delay_floor", err.Error()))
+		return
+	case err != nil:
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"delay_seconds": int(d.Effective / time.Second),
+		"host_seconds": int(d.Host / time.Second), "floor_seconds": int(d.Floor / time.Second)})
+}
+
+// dump silences the newest seconds of the delay line before the audience
+// hears them and answers the wall-clock range dumped.
+// TODO(moderation): allow auth.RoleModerator once it exists.
+func (a *API) dump(w http.ResponseWriter, r *http.Request) {
+	id, _, ok := a.guard(w, r, auth.RoleHost)
+	if !ok {
+		return
+	}
+	var req struct {
+		Seconds *int `json:"seconds"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.Seconds == nil {
+		a.fail(w, r, newError(http.StatusBadRequest, "invalid", `body must be {"seconds": N}, 1 ≤ N ≤ the delay`))
+		return
+	}
+	from, to, err := a.stage.Dump(id, *req.Seconds)
+	if errors.Is(err, live.ErrBadDump) {
+		a.fail(w, r, newError(http.StatusBadRequest, "invalid", "seconds: "+err.Error()))
+		return
+	} else if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"from": from.UTC(), "to": to.UTC(), "seconds": *req.Seconds})
+}
+
+// hlsView returns the view segment of a media path, "" when it has none.
+// It allocates nothing.
+func hlsView(path string) string {
+	rest, ok := strings.CutPrefix(path, "/hls/")
+	if !ok {
+		return ""
+	}
+	_, rest, _ = strings.Cut(rest, "/")
+	view, _, ok := strings.Cut(rest, "/")
+	if !ok {
+		return ""
+	}
+	return view
+}
+
+// monitorAllowed checks that a request for the undelayed monitor feed
+// carries a host's or the operator's credential for the space (header
+// only), answering the error itself.
+// TODO(moderation): allow auth.RoleModerator once it exists.
+func (a *API) monitorAllowed(w http.ResponseWriter, r *http.Request, sp string) bool {
+	if _, err := a.authorize(r, sp, auth.RoleHost); err != nil {
+		w.Header().Set("Cache-Control", "private, no-store")
+		a.fail(w, r, err)
+		return false
+	}
+	return true
+}
