@@ -42,6 +42,18 @@ func (e *ear) loudest(from, to time.Time, f float64) (amp, secs float64) {
 	return amp, float64(len(pcm)) / codec.SampleRate
 }
 
+// onset returns when the first 20 ms frame with f arrived after from.
+func (e *ear) onset(from time.Time, f float64) (time.Time, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i, at := range e.at {
+		if at.After(from) && tone.Power(e.pcm[i*codec.FrameSamples:(i+1)*codec.FrameSamples], f, codec.SampleRate) > 0.1 {
+			return at, true
+		}
+	}
+	return time.Time{}, false
+}
+
 // TestDumpedBurstNeverReachesListeners: with a 10 s delay, a tone burst
 // that the host dumps is silence in the audience's stream while the
 // monitor feed had it; a burst not dumped reaches the audience 10 s late.
@@ -143,6 +155,15 @@ func TestDumpedBurstNeverReachesListeners(t *testing.T) {
 	}
 	if a, s := audience.loudest(t2.Add(9500*time.Millisecond), t2.Add(14*time.Second), 440); a < 0.12 {
 		t.Errorf("audience: burst 2 (not dumped) amplitude %.3f over %.1f s, want about 0.3 ten seconds late", a, s)
+	}
+	// The delay as heard: burst 2's onset at the audience's player minus
+	// its onset at the monitor's (the same player path, undelayed).
+	mOn, ok1 := monitor.onset(t2, 440)
+	aOn, ok2 := audience.onset(t2.Add(5*time.Second), 440)
+	if measured := aOn.Sub(mOn); !ok1 || !ok2 || measured < 9*time.Second || measured > 11*time.Second {
+		t.Errorf("delay as heard = %v (onsets found %v %v), want 10 s", measured, ok1, ok2)
+	} else {
+		t.Logf("delay as heard: %v (set 10 s; error %v)", measured, measured-10*time.Second)
 	}
 	if a, _ := audience.loudest(t2, t2.Add(3*time.Second), 440); a > 0.03 {
 		t.Errorf("audience heard burst 2 undelayed: amplitude %.3f", a)
