@@ -131,7 +131,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return err == nil && sp.State == space.Ended
 	}, log)
 	hcfg := hls.Config{PartDuration: cfg.HLS.PartDuration(), SegmentParts: cfg.HLS.SegmentParts, WindowSegments: cfg.HLS.WindowSegments}
-	a.runtime = live.NewRuntime(live.RuntimeConfig{MaxSpeakers: cfg.Stage.MaxSpeakers, HLS: hcfg, Listeners: listeners}, a.engine, a.hls, recStore, log)
+	a.runtime = live.NewRuntime(live.RuntimeConfig{MaxSpeakers: cfg.Stage.MaxSpeakers, HLS: hcfg, Listeners: listeners, Policies: policies}, a.engine, a.hls, recStore, log)
 	adm, err := a.buildAdmission(ctx, signer, listeners)
 	if err != nil {
 		return nil, err

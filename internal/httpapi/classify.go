@@ -128,16 +128,24 @@ func (a *API) serveMedia(w http.ResponseWriter, r *http.Request) {
 	}
 	if t := r.Header.Get(TicketHeader); t != "" {
 		sp := hlsSpace(r.URL.Path)
-		id, _, err := a.adm.Tickets.Verify(t, sp)
+		id, terr, err := a.adm.Tickets.Verify(t, sp)
 		switch {
 		case err == nil:
 			if a.adm.Listeners != nil {
 				a.adm.Listeners.Seen(sp, id)
 			}
+			if !a.viewMatches(w, r, sp, terr, true) {
+				return
+			}
+			a.media.ServeHTTP(w, r)
+			return
 		case !errors.Is(err, admission.ErrTicketExpired):
 			a.fail(w, r, newError(http.StatusUnauthorized, "bad_ticket", ticketMessage(err)))
 			return
 		}
+	}
+	if !a.viewMatches(w, r, hlsSpace(r.URL.Path), "", false) {
+		return
 	}
 	a.media.ServeHTTP(w, r)
 }

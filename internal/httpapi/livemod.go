@@ -8,6 +8,7 @@ import (
 
 	"github.com/podium-live/podium/internal/auth"
 	"github.com/podium-live/podium/internal/live"
+	"github.com/podium-live/podium/internal/policy"
 )
 
 // liveModRoutes registers the live moderation routes: the audience delay
@@ -108,4 +109,33 @@ func (a *API) monitorAllowed(w http.ResponseWriter, r *http.Request, sp string) 
 		return false
 	}
 	return true
+}
+
+// viewMatches checks that the view in a media URL is the requester's: the
+// territory from the ticket (fromTicket), else from Territories, else
+// Unknown, looked up in the space's policy. Otherwise it answers 409
+// view_changed naming theirs (the player renews its ticket and switches).
+// A match allocates nothing.
+func (a *API) viewMatches(w http.ResponseWriter, r *http.Request, sp string, t policy.Territory, fromTicket bool) bool {
+	if a.policies == nil {
+		return true
+	}
+	p := a.policies.Policy(sp)
+	if p == nil {
+		return true
+	}
+	if !fromTicket && a.territories != nil {
+		t = a.territories.Territory(r)
+	}
+	want := p.For(t).ID
+	got := hlsView(r.URL.Path)
+	if got == "" {
+		got = policy.None
+	}
+	if got == want {
+		return true
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusConflict, map[string]string{"error": "this listener's view of the space changed: renew the ticket", "code": "view_changed", "view": want})
+	return false
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/podium-live/podium/internal/hls"
 	"github.com/podium-live/podium/internal/ingest"
 	"github.com/podium-live/podium/internal/mix"
+	"github.com/podium-live/podium/internal/policy"
 	"github.com/podium-live/podium/internal/record"
 	"github.com/podium-live/podium/internal/space"
 )
@@ -25,6 +26,9 @@ type RuntimeConfig struct {
 	// Listeners counts each space's listeners (admission.Listeners counts
 	// tickets seen in media requests); nil reports none.
 	Listeners ListenerCounter
+	// Policies is moderation's restrictions per space; the venue keeps a
+	// stream per view with a live restriction (nil: none).
+	Policies policy.Source
 }
 
 // ListenerCounter reports how many listeners a space has.

@@ -29,6 +29,9 @@ type venue struct {
 	// audience's delay line between the mixer and stream.
 	monitor *hls.Stream
 	delay   *delayLine
+	// views are the streams of the policy's live views (mixer goroutine's
+	// while it runs; closed after it stopped).
+	views *liveViews
 	cancel  context.CancelFunc
 	done    chan struct{}
 	// tape records the mix; nil when the space is not recorded.
@@ -75,6 +78,7 @@ func (v *venue) goLive(sp space.Space) error {
 	stream := hls.NewStream(sp.ID, sp.StartedAt, now, rt.cfg.HLS)
 	monitor := hls.NewView(sp.ID, MonitorView, true, sp.StartedAt, now, rt.cfg.HLS)
 	dl := newDelayLine(silencePacket())
+	views := newLiveViews(rt, sp.ID, sp.StartedAt, rt.cfg.HLS)
 	var tp *tape
 	if sp.Record && rt.rec != nil {
 		tp = newTape(rt.rec, sp.ID, rt.cfg.Record, rt.log)
@@ -90,7 +94,10 @@ func (v *venue) goLive(sp space.Space) error {
 		if tp != nil {
 			tp.frame(m, pkt)
 		}
-		stream.WriteFrame(dl.push(pkt, m.Levels(), time.Now()))
+		now := time.Now()
+		out := dl.push(pkt, m.Levels(), now)
+		stream.WriteFrame(out)
+		views.write(out, dl.silence, now)
 	}, rt.log.With("space", sp.ID))
 	if err != nil {
 		if tp != nil {
@@ -110,7 +117,7 @@ func (v *venue) goLive(sp space.Space) error {
 	dl.setDelay(max(v.hostDelay, v.floorDelay))
 	ctx, cancel := context.WithCancel(context.Background())
 	v.mixer, v.stream, v.cancel, v.done = m, stream, cancel, make(chan struct{})
-	v.monitor, v.delay = monitor, dl
+	v.monitor, v.delay, v.views = monitor, dl, views
 	rt.hls.Add(stream)
 	rt.hls.Add(monitor)
 	v.stage.AttachMix(mixAdapter{m})
@@ -130,7 +137,7 @@ func (v *venue) goLive(sp space.Space) error {
 func (v *venue) close(ended bool) mix.Stats {
 	v.stage.Close()
 	v.mu.Lock()
-	cancel, done, stream, tp, m, monitor := v.cancel, v.done, v.stream, v.tape, v.mixer, v.monitor
+	cancel, done, stream, tp, m, monitor, views := v.cancel, v.done, v.stream, v.tape, v.mixer, v.monitor, v.views
 	v.mixer, v.cancel, v.tape, v.closed = nil, nil, nil, true
 	v.mu.Unlock()
 	v.stage.AttachMix(nil)
@@ -146,16 +153,19 @@ func (v *venue) close(ended bool) mix.Stats {
 	if stream != nil {
 		stream.Close()
 		monitor.Close()
+		views.close()
 		if ended {
 			// Keep serving the final playlist for players that are
 			// still catching up; the recording takes over.
 			time.AfterFunc(time.Minute, func() {
 				v.rt.hls.Remove(v.id)
 				v.rt.hls.RemoveView(v.id, MonitorView)
+				views.unregister()
 			})
 		} else {
 			v.rt.hls.Remove(v.id)
 			v.rt.hls.RemoveView(v.id, MonitorView)
+			views.unregister()
 		}
 	}
 	return final
