@@ -10,6 +10,7 @@ import (
 	"github.com/podium-live/podium/internal/hls"
 	"github.com/podium-live/podium/internal/ingest"
 	"github.com/podium-live/podium/internal/mix"
+	"github.com/podium-live/podium/internal/policy"
 	"github.com/podium-live/podium/internal/space"
 )
 
@@ -31,9 +32,9 @@ type venue struct {
 	delay   *delayLine
 	// views are the streams of the policy's live views (mixer goroutine's
 	// while it runs; closed after it stopped).
-	views *liveViews
-	cancel  context.CancelFunc
-	done    chan struct{}
+	views  *liveViews
+	cancel context.CancelFunc
+	done   chan struct{}
 	// tape records the mix; nil when the space is not recorded.
 	tape *tape
 	// closed is set by close: the venue never goes live again.
@@ -49,6 +50,10 @@ type venue struct {
 	statusAt    time.Time
 	statusState space.State
 	statusStage uint64
+	// statusPolicy is the policy the status was built from, policyVersion
+	// counts the changes of it seen here.
+	statusPolicy  *policy.Policy
+	policyVersion uint64
 }
 
 func newVenue(rt *Runtime, id string) *venue {
@@ -190,8 +195,23 @@ type LiveStatus struct {
 	// DelaySeconds is the audience's delay; Speakers' levels are those of
 	// the delayed audio, what listeners hear now.
 	DelaySeconds int `json:"delay_seconds"`
+	// Restrictions are the live restrictions in force (a listener page
+	// shows "withheld in DE"); Policy changes whenever the space's policy
+	// does (the player then renews its ticket and switches view). It
+	// counts changes seen by this node.
+	Restrictions []LiveRestriction `json:"restrictions"`
+	Policy       uint64            `json:"policy"`
 	// RecordingError is set while the recording is failing (e.g. disk full).
 	RecordingError string `json:"recording_error,omitempty"`
+}
+
+// LiveRestriction is a live restriction in LiveStatus.
+type LiveRestriction struct {
+	ID           string             `json:"id"`
+	Territories  []policy.Territory `json:"territories"`
+	Since        time.Time          `json:"since"`
+	Text         string             `json:"text"`
+	StatementURL string             `json:"statement_url"`
 }
 
 // SpeakerState is one speaker in LiveStatus.
@@ -214,12 +234,26 @@ type SpeakerState struct {
 func (v *venue) statusJSON(state space.State, maxAge time.Duration) []byte {
 	now := time.Now()
 	stageVersion := v.stage.Version()
+	var pol *policy.Policy
+	if v.rt.cfg.Policies != nil {
+		pol = v.rt.cfg.Policies.Policy(v.id)
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.status != nil && now.Sub(v.statusAt) < maxAge && v.statusState == state && v.statusStage == stageVersion {
+	if v.status != nil && now.Sub(v.statusAt) < maxAge && v.statusState == state && v.statusStage == stageVersion && v.statusPolicy == pol {
 		return v.status
 	}
-	st := LiveStatus{State: state, Speakers: []SpeakerState{}}
+	if pol != v.statusPolicy {
+		v.policyVersion++
+		v.statusPolicy = pol
+	}
+	st := LiveStatus{State: state, Speakers: []SpeakerState{}, Restrictions: []LiveRestriction{}, Policy: v.policyVersion}
+	for _, r := range pol.Restrictions() {
+		if r.Kind == policy.SilenceLive || r.Kind == policy.WithholdRecording {
+			st.Restrictions = append(st.Restrictions, LiveRestriction{ID: r.ID, Territories: r.Territories, Since: r.Since,
+				Text: r.Text, StatementURL: "/statements/" + r.ID})
+		}
+	}
 	levels := map[string]mix.Level{}
 	if v.delay != nil {
 		for _, l := range v.delay.levels() {

@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -170,4 +171,45 @@ func TestLiveViewSilencedFromNextPart(t *testing.T) {
 		t.Errorf("view after the policy lifted: %d, want 404", resp.StatusCode)
 	}
 	cancel()
+}
+
+// TestStatusShowsLiveRestrictions: /live lists the live restrictions and
+// its policy number changes with the policy.
+func TestStatusShowsLiveRestrictions(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	engine, err := ingest.NewEngine(ingest.Config{}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &swapSource{}
+	rt := NewRuntime(RuntimeConfig{Policies: src}, engine, hls.NewServer(log), nil, log)
+	defer rt.Close()
+	rt.StateChanged(space.Space{ID: "sp1", State: space.Live, StartedAt: time.Now()})
+	read := func() LiveStatus {
+		b, ok := rt.Status("sp1", space.Live)
+		if !ok {
+			t.Fatal("no status")
+		}
+		var st LiveStatus
+		if err := json.Unmarshal(b, &st); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	before := read()
+	if len(before.Restrictions) != 0 {
+		t.Fatalf("restrictions before: %+v", before.Restrictions)
+	}
+	src.p.Store(policy.New("sp1", []policy.Restriction{
+		{ID: "r1", Kind: policy.SilenceLive, Territories: []policy.Territory{"DE"}, Since: time.Unix(100, 0), Text: "§ 130 StGB"},
+		{ID: "r2", Kind: policy.Label, Text: "a label"},
+	}, time.Now(), policy.Strictest))
+	after := read()
+	if after.Policy == before.Policy {
+		t.Errorf("policy number %d unchanged after the policy changed", after.Policy)
+	}
+	if len(after.Restrictions) != 1 || after.Restrictions[0].ID != "r1" || after.Restrictions[0].StatementURL != "/statements/r1" ||
+		len(after.Restrictions[0].Territories) != 1 || after.Restrictions[0].Territories[0] != "DE" {
+		t.Errorf("restrictions = %+v, want r1 in DE with its statement", after.Restrictions)
+	}
 }
