@@ -23,6 +23,7 @@ import (
 	"github.com/podium-live/podium/internal/admission"
 	"github.com/podium-live/podium/internal/auth"
 	"github.com/podium-live/podium/internal/config"
+	"github.com/podium-live/podium/internal/geo"
 	"github.com/podium-live/podium/internal/hls"
 	"github.com/podium-live/podium/internal/httpapi"
 	"github.com/podium-live/podium/internal/ingest"
@@ -40,6 +41,7 @@ type App struct {
 	log    *slog.Logger
 	store  *store.SQLite
 	engine *ingest.Engine
+	geo    *geo.Resolver // a listener's territory at join
 	// The three parts of live: who may do what, the spaces, the spaces
 	// open here (venues) and the recordings.
 	access  *live.Access
@@ -141,8 +143,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.library = live.NewLibrary(a.store, recStore, replay, a.runtime, events, log)
 	a.reg = obs.NewRegistry()
 	a.registerMetrics()
+	if a.geo, err = buildGeo(cfg); err != nil {
+		return nil, err
+	}
 	api := httpapi.New(httpapi.Services{Access: a.access, Spaces: a.spaces, Stage: a.runtime, Recordings: a.library, Replay: replay,
-		Policies: policies},
+		Policies: policies, Territories: a.geo},
 		a.hls, pages{}, adm, httpapi.Options{
 			PublicURL: cfg.PublicURL, AdmitRate: cfg.Admission.AdmitRate, Credentials: a.creds,
 			Conns: func() (int, int, uint64) { return a.ln.Open(), a.ln.Max(), a.ln.Rejected() },
@@ -429,6 +434,9 @@ func (a *App) closeAll() error {
 		a.engine.Close()
 	}
 	var err error
+	if a.geo != nil {
+		a.geo.Close()
+	}
 	if a.store != nil {
 		err = a.store.Close()
 	}
