@@ -127,6 +127,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	// What moderation has put in force per space, and the views it
 	// makes: read by the replay server, the live streams and join.
 	var policies policy.Source = policy.Static{}
+	if testPolicies != nil {
+		policies = testPolicies
+	}
 	st := a.store
 	replay := record.NewServer(recStore, httpapi.ReplayPolicy(a.access, a.creds), func(id string) bool {
 		sp, err := st.Space(context.Background(), id)

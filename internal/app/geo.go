@@ -6,6 +6,7 @@ import (
 	"github.com/podium-live/podium/internal/config"
 	"github.com/podium-live/podium/internal/geo"
 	"github.com/podium-live/podium/internal/httpapi"
+	"github.com/podium-live/podium/internal/policy"
 )
 
 // buildGeo makes the territory resolver join uses: the configured country
@@ -18,3 +19,7 @@ func buildGeo(cfg config.Config) (*geo.Resolver, error) {
 	}
 	return geo.New(geo.Config{Header: cfg.Geo.CountryHeader, Trusted: trusted, Database: cfg.Geo.Database, Peer: httpapi.Peer})
 }
+
+// testPolicies, when set (by a test, before New), replaces the policy
+// source.
+var testPolicies policy.Source

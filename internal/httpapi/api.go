@@ -81,12 +81,16 @@ type API struct {
 	mux    *http.ServeMux
 	adm    *Admission
 	admin  adminState
+	// policies and territories: views (nil: none) and territories (nil: unknown).
+	policies    policy.Source
+	territories Territories
 }
 
 // New builds the API. media serves /hls/.
 func New(sv Services, media http.Handler, pages Pages, adm *Admission, opts Options, log *slog.Logger) *API {
 	a := &API{svc: sv.Spaces, access: sv.Access, stage: sv.Stage, recs: sv.Recordings, replay: sv.Replay,
-		media: media, pages: pages, opts: opts, log: log, mux: http.NewServeMux(), adm: adm}
+		media: media, pages: pages, opts: opts, log: log, mux: http.NewServeMux(), adm: adm,
+		policies: sv.Policies, territories: sv.Territories}
 	a.admin.proc0 = obs.ReadProcess()
 	m := a.mux
 	m.HandleFunc("POST /api/spaces", a.createSpace)
