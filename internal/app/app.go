@@ -131,7 +131,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		policies = testPolicies
 	}
 	st := a.store
-	replay := record.NewServer(recStore, httpapi.ReplayPolicy(a.access, a.creds), func(id string) bool {
+	if a.geo, err = buildGeo(cfg); err != nil {
+		return nil, err
+	}
+	replay := record.NewServer(recStore, httpapi.ReplayPolicy(a.access, a.creds), record.Views{
+		Policies: policies, Territory: a.geo.Territory, Original: httpapi.ReplayOriginal(a.access, a.creds),
+	}, func(id string) bool {
 		sp, err := st.Space(context.Background(), id)
 		return err == nil && sp.State == space.Ended
 	}, log)
@@ -146,9 +151,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.library = live.NewLibrary(a.store, recStore, replay, a.runtime, events, log)
 	a.reg = obs.NewRegistry()
 	a.registerMetrics()
-	if a.geo, err = buildGeo(cfg); err != nil {
-		return nil, err
-	}
 	api := httpapi.New(httpapi.Services{Access: a.access, Spaces: a.spaces, Stage: a.runtime, Recordings: a.library, Replay: replay,
 		Policies: policies, Territories: a.geo},
 		a.hls, pages{}, adm, httpapi.Options{
