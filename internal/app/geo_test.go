@@ -3,10 +3,12 @@ package app
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -141,5 +143,128 @@ func TestJoinTerritoryAndView(t *testing.T) {
 	// A new join from DE gets DE's view at once.
 	if _, d := joinAs(t, n, "127.0.9.8", "", id, nil); d["view"] != de || d["territory"] != "DE" {
 		t.Errorf("new DE join: %v, want view %s", d, de)
+	}
+}
+
+// getAs GETs path from 127.0.0.1 (the trusted proxy) saying country.
+func getAs(t *testing.T, n *node, path, token, country string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", path, nil)
+	if !strings.HasPrefix(path, "http") {
+		req, _ = http.NewRequest("GET", n.base+path, nil)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("X-Country-Code", country)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// TestRecordingViews: GET …/recording tells each territory its view,
+// what it withholds and where to play it; the replay serves that view and
+// refuses the other with 409.
+func TestRecordingViews(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	src := &mutablePolicies{}
+	testPolicies = src
+	defer func() { testPolicies = nil }()
+	cfg := testConfig(t)
+	cfg.TrustedProxies = []string{"127.0.0.1/32"}
+	cfg.Geo.CountryHeader = "X-Country-Code"
+	n := runNode(t, cfg)
+	sp := n.createSpace(t)
+	id, host := sp.Space.ID, sp.HostToken
+	speaker := n.invite(t, id, host, "Sam")
+	n.api(t, "POST", "/api/spaces/"+id+"/start", host, nil, nil)
+	s := n.speak(t, id, speaker, "Sam", 440, 0, nil)
+	time.Sleep(2500 * time.Millisecond)
+	s.stop()
+	n.api(t, "POST", "/api/spaces/"+id+"/end", host, nil, nil)
+
+	rs := []policy.Restriction{{ID: "puid-1", Kind: policy.WithholdRange, From: time.Second, To: 1500 * time.Millisecond,
+		Territories: []policy.Territory{"DE"}, Text: "Withheld in DE: § 130 StGB"},
+		{ID: "puid-2", Kind: policy.Label, Text: "Disputed"}}
+	p := policy.New(id, rs, time.Now(), policy.Strictest)
+	src.set(id, p)
+	de := p.For("DE").ID
+	type doc struct {
+		Territory, View, PlaylistURL, DownloadURL string
+		Withheld                                  []struct {
+			FromMS, ToMS int64
+			Territories  []string
+			Text         string
+			StatementURL string
+		}
+		Labels         []struct{ Text string }
+		Available      *bool
+		WithheldReason string
+	}
+	read := func(country string) doc {
+		st, b := getAs(t, n, "/api/spaces/"+id+"/recording", host, country)
+		if st != 200 {
+			t.Fatalf("recording from %s: %d %s", country, st, b)
+		}
+		var d struct {
+			Territory      string `json:"territory"`
+			View           string `json:"view"`
+			PlaylistURL    string `json:"playlist_url"`
+			DownloadURL    string `json:"download_url"`
+			Withheld       []map[string]any
+			Labels         []map[string]any
+			Available      *bool  `json:"available"`
+			WithheldReason string `json:"withheld_reason"`
+		}
+		json.Unmarshal(b, &d)
+		out := doc{Territory: d.Territory, View: d.View, PlaylistURL: d.PlaylistURL, DownloadURL: d.DownloadURL, Available: d.Available, WithheldReason: d.WithheldReason}
+		for _, w := range d.Withheld {
+			e := struct {
+				FromMS, ToMS int64
+				Territories  []string
+				Text         string
+				StatementURL string
+			}{FromMS: int64(w["from_ms"].(float64)), ToMS: int64(w["to_ms"].(float64)), Text: w["text"].(string), StatementURL: w["statement_url"].(string)}
+			for _, x := range w["territories"].([]any) {
+				e.Territories = append(e.Territories, x.(string))
+			}
+			out.Withheld = append(out.Withheld, e)
+		}
+		for _, l := range d.Labels {
+			out.Labels = append(out.Labels, struct{ Text string }{l["text"].(string)})
+		}
+		return out
+	}
+	d := read("DE")
+	if d.Territory != "DE" || d.View != de || !strings.Contains(d.PlaylistURL, "/replay/"+id+"/"+de+"/index.m3u8") ||
+		!strings.Contains(d.DownloadURL, "/replay/"+id+"/"+de+"/recording.opus") || d.Available == nil || !*d.Available {
+		t.Fatalf("DE: %+v", d)
+	}
+	if len(d.Withheld) != 1 || d.Withheld[0].FromMS != 1000 || d.Withheld[0].ToMS != 1500 || d.Withheld[0].StatementURL != "/statements/puid-1" ||
+		len(d.Withheld[0].Territories) != 1 || d.Withheld[0].Territories[0] != "DE" || len(d.Labels) != 1 || d.Labels[0].Text != "Disputed" {
+		t.Errorf("DE withheld/labels: %+v", d)
+	}
+	f := read("FR")
+	if f.Territory != "FR" || f.View != policy.None || len(f.Withheld) != 0 || len(f.Labels) != 1 || strings.Contains(f.PlaylistURL, de) {
+		t.Errorf("FR: %+v", f)
+	}
+	if st, b := getAs(t, n, d.PlaylistURL, "", "DE"); st != 200 || !bytes.Contains(b, []byte("#EXT-X-ENDLIST")) {
+		t.Errorf("DE playlist: %d %s", st, b)
+	}
+	if st, b := getAs(t, n, d.PlaylistURL, "", "FR"); st != http.StatusConflict || !bytes.Contains(b, []byte(`"view":"0"`)) {
+		t.Errorf("DE's playlist from FR: %d %s, want 409 naming view 0", st, b)
+	}
+	// Withheld whole in FR.
+	src.set(id, policy.New(id, append(rs, policy.Restriction{ID: "puid-3", Kind: policy.WithholdRecording,
+		Territories: []policy.Territory{"FR"}, Text: "Withheld in FR"}), time.Now(), policy.Strictest))
+	f = read("FR")
+	if f.Available == nil || *f.Available || f.WithheldReason != "Withheld in FR" || f.PlaylistURL != "" || len(f.Withheld) != 1 {
+		t.Errorf("FR withheld whole: %+v", f)
 	}
 }
