@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/podium-live/podium/internal/policy"
 )
@@ -29,17 +30,22 @@ var silentPacket = []byte{0xF8, 0xFF, 0xFE}
 // a boundary falls inside is silenced whole, so nothing withheld is heard.
 type mask [][2]int
 
-// maskFor is the mask of view v over a recording of frames packets.
-// SilenceLive is not applied to replays yet: recordings keep no
-// wall-clock start per session to map Since to an offset.
-func maskFor(v *policy.View, frames int) mask {
+// maskFor is the mask of view v over rec: WithholdRange's [From, To), and
+// SilenceLive's from the offset its Since maps to (rec.Offset) to the end.
+func maskFor(v *policy.View, rec *Recording) mask {
 	var m mask
+	frames := rec.Frames()
 	for _, r := range v.Restrictions {
-		if r.Kind != policy.WithholdRange {
+		from, to := r.From, r.To
+		switch r.Kind {
+		case policy.WithholdRange:
+		case policy.SilenceLive:
+			from, to = rec.Offset(r.Since), rec.Duration()
+		default:
 			continue
 		}
-		a := int(r.From / frameDur)
-		b := int((r.To + frameDur - 1) / frameDur)
+		a := int(from / frameDur)
+		b := int((to + frameDur - 1) / frameDur)
 		a, b = max(a, 0), min(b, frames)
 		if a >= b {
 			continue
@@ -142,7 +148,7 @@ func (s *Server) viewOf(r *http.Request, req replayReq) (mask, *httpError) {
 	if err != nil {
 		return nil, errNotFoundHTTP
 	}
-	return maskFor(v, rec.Frames()), nil
+	return maskFor(v, rec), nil
 }
 
 func viewChanged(view string) *httpError {
@@ -156,4 +162,33 @@ func withheld(x policy.Restriction) *httpError {
 		"statement_url": "/statements/" + x.ID})
 	b = append(b, '\n')
 	return &httpError{status: http.StatusUnavailableForLegalReasons, msg: "withheld", body: b, clen: []string{strconv.Itoa(len(b))}}
+}
+
+// Offset maps a wall-clock time to the recording timeline, from the
+// sessions' wall-clock starts: inside a session, where it was recorded;
+// in a gap between sessions (or before the first), where the next one
+// starts; after the last, the end. A session without a readable start is
+// taken to follow the previous one at once.
+func (r *Recording) Offset(wall time.Time) time.Duration {
+	var prevEnd time.Time
+	for _, s := range r.sessions {
+		fr := s.scan.frames()
+		if fr == 0 {
+			continue
+		}
+		start := s.side.header.StartWall
+		if !s.side.ok || start.IsZero() {
+			start = prevEnd
+		}
+		base := time.Duration(s.base) * frameDur
+		if wall.Before(start) {
+			return base
+		}
+		length := time.Duration(fr) * frameDur
+		if d := wall.Sub(start); d < length {
+			return base + d
+		}
+		prevEnd = start.Add(length)
+	}
+	return r.Duration()
 }

@@ -184,8 +184,34 @@ func TestMask(t *testing.T) {
 		{Kind: policy.WithholdRange, From: 100 * time.Millisecond, To: 100 * time.Millisecond},
 		{Kind: policy.WithholdRange, From: 200 * time.Millisecond, To: time.Hour},
 	}}
-	got := fmt.Sprint(maskFor(v, 20))
+	got := fmt.Sprint(maskFor(v, &Recording{frames: 20}))
 	if want := "[[0 3] [10 20]]"; got != want {
 		t.Errorf("mask %s, want %s", got, want)
+	}
+}
+
+func TestOffsetAndSilenceLive(t *testing.T) {
+	st := newDir(t)
+	record(t, st, "sp_live", t0, schedule(t), nil)
+	rec, err := NewServer(st, testPolicy, Views{}, nil, nil).Load("sp_live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		wall time.Time
+		want time.Duration
+	}{
+		{t0.Add(-time.Minute), 0},
+		{t0, 0},
+		{t0.Add(1234 * time.Millisecond), 1234 * time.Millisecond},
+		{t0.Add(time.Hour), rec.Duration()},
+	} {
+		if got := rec.Offset(tc.wall); got != tc.want {
+			t.Errorf("Offset(t0%+v) = %v, want %v", tc.wall.Sub(t0), got, tc.want)
+		}
+	}
+	v := &policy.View{Restrictions: []policy.Restriction{{Kind: policy.SilenceLive, Since: t0.Add(8010 * time.Millisecond)}}}
+	if got, want := fmt.Sprint(maskFor(v, rec)), "[[400 500]]"; got != want {
+		t.Errorf("SilenceLive mask %s, want %s", got, want)
 	}
 }
