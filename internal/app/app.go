@@ -23,6 +23,7 @@ import (
 	"github.com/podium-live/podium/internal/admission"
 	"github.com/podium-live/podium/internal/auth"
 	"github.com/podium-live/podium/internal/config"
+	"github.com/podium-live/podium/internal/geo"
 	"github.com/podium-live/podium/internal/hls"
 	"github.com/podium-live/podium/internal/httpapi"
 	"github.com/podium-live/podium/internal/ingest"
@@ -40,6 +41,7 @@ type App struct {
 	log    *slog.Logger
 	store  *store.SQLite
 	engine *ingest.Engine
+	geo    *geo.Resolver // a listener's territory at join
 	// The three parts of live: who may do what, the spaces, the spaces
 	// open here (venues) and the recordings.
 	access  *live.Access
@@ -125,8 +127,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	// What moderation has put in force per space, and the views it
 	// makes: read by the replay server, the live streams and join.
 	var policies policy.Source = policy.Static{}
+	if testPolicies != nil {
+		policies = testPolicies
+	}
 	st := a.store
-	replay := record.NewServer(recStore, httpapi.ReplayPolicy(a.access, a.creds), func(id string) bool {
+	if a.geo, err = buildGeo(cfg); err != nil {
+		return nil, err
+	}
+	replay := record.NewServer(recStore, httpapi.ReplayPolicy(a.access, a.creds), record.Views{
+		Policies: policies, Territory: a.geo.Territory, Original: httpapi.ReplayOriginal(a.access, a.creds),
+	}, func(id string) bool {
 		sp, err := st.Space(context.Background(), id)
 		return err == nil && sp.State == space.Ended
 	}, log)
@@ -142,7 +152,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.reg = obs.NewRegistry()
 	a.registerMetrics()
 	api := httpapi.New(httpapi.Services{Access: a.access, Spaces: a.spaces, Stage: a.runtime, Recordings: a.library, Replay: replay,
-		Policies: policies},
+		Policies: policies, Territories: a.geo},
 		a.hls, pages{}, adm, httpapi.Options{
 			PublicURL: cfg.PublicURL, AdmitRate: cfg.Admission.AdmitRate, Credentials: a.creds,
 			Conns: func() (int, int, uint64) { return a.ln.Open(), a.ln.Max(), a.ln.Rejected() },
@@ -429,6 +439,9 @@ func (a *App) closeAll() error {
 		a.engine.Close()
 	}
 	var err error
+	if a.geo != nil {
+		a.geo.Close()
+	}
 	if a.store != nil {
 		err = a.store.Close()
 	}

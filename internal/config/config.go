@@ -52,6 +52,7 @@ type Config struct {
 	HLS        HLS        `json:"hls"`
 	Recordings Recordings `json:"recordings"`
 	Admission  Admission  `json:"admission"`
+	Geo        Geo        `json:"geo"`
 }
 
 // Admission tunes joining and overload protection.
@@ -377,6 +378,7 @@ func (c *Config) Validate() error {
 	if c.HLS.WindowSegments < 3 || c.HLS.WindowSegments > 60 {
 		bad("hls.window_segments %d: want 3..60", c.HLS.WindowSegments)
 	}
+	errs = append(errs, c.Geo.validate()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("config: %w", errors.Join(errs...))
 	}

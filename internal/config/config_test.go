@@ -178,3 +178,18 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+func TestGeoConfig(t *testing.T) {
+	c := Default()
+	c.Geo = Geo{CountryHeader: "CF-IPCountry", UnknownTerritory: "permissive"}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("valid geo refused: %v", err)
+	}
+	c.Geo = Geo{CountryHeader: "CF IPCountry:", Database: "/nonexistent/country.mmdb", UnknownTerritory: "lenient"}
+	err := c.Validate()
+	for _, want := range []string{"geo.country_header", "geo.database", "geo.unknown_territory"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got %v, want it to name %s", err, want)
+		}
+	}
+}

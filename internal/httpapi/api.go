@@ -81,7 +81,7 @@ type API struct {
 	mux    *http.ServeMux
 	adm    *Admission
 	admin  adminState
-	// policies and territories choose a listener's live view (livemod.go).
+	// policies and territories: views (nil: none) and territories (nil: unknown).
 	policies    policy.Source
 	territories Territories
 }

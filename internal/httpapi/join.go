@@ -84,13 +84,13 @@ func (a *API) join(w http.ResponseWriter, r *http.Request) {
 	// Renewals of a valid ticket are always admitted and keep its id: the
 	// same listener.
 	if req.Ticket != "" {
-		tok, exp, _, err := ad.Tickets.Renew(req.Ticket, id)
+		tok, exp, territory, err := ad.Tickets.Renew(req.Ticket, id)
 		if err != nil {
 			ad.refused.Add(1)
 			a.fail(w, r, newError(http.StatusUnauthorized, "bad_ticket", ticketMessage(err)))
 			return
 		}
-		a.writeTicket(w, r, id, tok, exp)
+		a.writeTicket(w, r, id, tok, exp, territory)
 		return
 	}
 	line, err := ad.Lines.Get(id)
@@ -126,11 +126,12 @@ func (a *API) join(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d.Admit {
-		tok, tid, exp := ad.Tickets.Issue(id, policy.Unknown)
+		territory := a.territory(r)
+		tok, tid, exp := ad.Tickets.Issue(id, territory)
 		if ad.Listeners != nil {
 			ad.Listeners.Admitted(id, tid)
 		}
-		a.writeTicket(w, r, id, tok, exp)
+		a.writeTicket(w, r, id, tok, exp, territory)
 		return
 	}
 	ad.queued.Add(1)
@@ -148,11 +149,43 @@ func (a *API) join(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, doc)
 }
 
-func (a *API) writeTicket(w http.ResponseWriter, r *http.Request, id, tok string, exp time.Time) {
+// writeTicket answers a ticket with the listener's territory and the view
+// the policy in force now gives it: a renewal answers the current view, so
+// a player learns from its next renewal that its view changed.
+func (a *API) writeTicket(w http.ResponseWriter, r *http.Request, id, tok string, exp time.Time, territory policy.Territory) {
 	a.adm.admitted.Add(1)
+	view := a.view(id, territory)
 	writeJSON(w, http.StatusOK, map[string]any{
-		"ticket": tok, "expires_at": exp.UTC().Format(time.RFC3339), "playlist_url": a.base(r) + "/hls/" + id + "/index.m3u8",
+		"ticket": tok, "expires_at": exp.UTC().Format(time.RFC3339),
+		"territory": string(territory), "view": view, "playlist_url": a.base(r) + livePlaylist(id, view),
 	})
+}
+
+// territory resolves a request's territory (no resolver: unknown).
+func (a *API) territory(r *http.Request) policy.Territory {
+	if a.territories == nil {
+		return policy.Unknown
+	}
+	return a.territories.Territory(r)
+}
+
+// view is the id of the view space's policy gives territory now.
+func (a *API) view(space string, territory policy.Territory) string {
+	if a.policies == nil {
+		return policy.None
+	}
+	return a.policies.Policy(space).For(territory).ID
+}
+
+// livePlaylist is the live playlist path of a view. View 0 keeps the
+// path without a view, which the media routes read as view 0 too, so
+// players and caches of the unrestricted audience share one URL with
+// everything from before views.
+func livePlaylist(space, view string) string {
+	if view == policy.None {
+		return "/hls/" + space + "/index.m3u8"
+	}
+	return "/hls/" + space + "/" + view + "/index.m3u8"
 }
 
 func (a *API) challenge(w http.ResponseWriter, id, why string) {

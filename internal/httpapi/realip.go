@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -30,6 +31,7 @@ func RealIP(trusted []netip.Prefix, next http.Handler) http.Handler {
 		ap, err := netip.ParseAddrPort(r.RemoteAddr)
 		if err == nil && isTrusted(ap.Addr()) {
 			if c, ok := forwardedClient(r.Header.Values("X-Forwarded-For"), isTrusted); ok {
+				r = r.WithContext(context.WithValue(r.Context(), peerKey{}, ap.Addr()))
 				r.RemoteAddr = netip.AddrPortFrom(c, 0).String()
 			}
 		}
@@ -77,4 +79,19 @@ func forwardedClient(headers []string, trusted func(netip.Addr) bool) (netip.Add
 		}
 	}
 	return last, last.IsValid()
+}
+
+type peerKey struct{}
+
+// Peer is the address r's connection came from: the proxy's when RealIP
+// attributed the request to the client behind it, else r.RemoteAddr's.
+// geo.Resolver believes a country header only from a trusted peer.
+func Peer(r *http.Request) netip.Addr {
+	if a, ok := r.Context().Value(peerKey{}).(netip.Addr); ok {
+		return a
+	}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return ap.Addr()
+	}
+	return netip.Addr{}
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/podium-live/podium/internal/auth"
 	"github.com/podium-live/podium/internal/live"
+	"github.com/podium-live/podium/internal/policy"
 	"github.com/podium-live/podium/internal/space"
 )
 
@@ -41,17 +43,59 @@ type recordingJSON struct {
 	DownloadURL string     `json:"download_url,omitempty"`
 	ReplayURL   string     `json:"replay_url,omitempty"`
 	StartMS     *int64     `json:"start_ms,omitempty"`
+	// The requester's territory and view, what their view withholds and
+	// labels, and whether it leaves them anything to hear.
+	Territory      string         `json:"territory"`
+	View           string         `json:"view"`
+	Withheld       []withheldJSON `json:"withheld"`
+	Labels         []withheldJSON `json:"labels"`
+	Available      bool           `json:"available"`
+	WithheldReason string         `json:"withheld_reason,omitempty"`
 }
 
 // recordingJSON describes a recording; preview (a preview token, "" for
 // none) is added to the links of a recording that is not public.
+// withheldJSON is a restriction as the requester's view shows it.
+type withheldJSON struct {
+	FromMS       int64    `json:"from_ms"`
+	ToMS         int64    `json:"to_ms"`
+	Territories  []string `json:"territories"`
+	Text         string   `json:"text"`
+	StatementURL string   `json:"statement_url"`
+}
+
 func (a *API) recordingJSON(r *http.Request, info live.RecordingInfo, preview string) recordingJSON {
 	b := a.base(r)
+	territory := a.territory(r)
+	var p *policy.Policy
+	if a.policies != nil {
+		p = a.policies.Policy(info.Space.ID)
+	}
+	v := p.For(territory)
 	out := recordingJSON{
 		SpaceID: info.Space.ID, State: info.State, DurationMS: info.Duration.Milliseconds(), SizeBytes: info.Size,
 		Published: info.Public, PublishAt: timePtr(info.Pub.PublishAt), Error: info.Error,
 		DeletedAt: timePtr(info.Pub.DeletedAt), DeletedBy: info.Pub.DeletedBy,
 		Turns: []turnJSON{}, Gaps: []gapJSON{},
+		Territory: string(territory), View: v.ID, Withheld: []withheldJSON{}, Labels: []withheldJSON{}, Available: info.State != live.RecDeleted,
+	}
+	for _, x := range v.Restrictions {
+		j := withheldJSON{FromMS: x.From.Milliseconds(), ToMS: x.To.Milliseconds(), Territories: []string{}, Text: x.Text, StatementURL: "/statements/" + x.ID}
+		for _, t := range x.Territories {
+			j.Territories = append(j.Territories, string(t))
+		}
+		switch x.Kind {
+		case policy.WithholdRange:
+			out.Withheld = append(out.Withheld, j)
+		case policy.Label:
+			out.Labels = append(out.Labels, j)
+		case policy.WithholdRecording:
+			j.FromMS, j.ToMS = 0, info.Duration.Milliseconds()
+			out.Withheld = append(out.Withheld, j)
+			if out.Available {
+				out.Available, out.WithheldReason = false, cmp.Or(x.Text, "withheld where you are")
+			}
+		}
 	}
 	for _, t := range info.Turns {
 		out.Turns = append(out.Turns, turnJSON{Speaker: t.SpeakerID, Name: t.Name, StartMS: t.Start.Milliseconds(), EndMS: t.End.Milliseconds()})
@@ -59,13 +103,17 @@ func (a *API) recordingJSON(r *http.Request, info live.RecordingInfo, preview st
 	for _, g := range info.Gaps {
 		out.Gaps = append(out.Gaps, gapJSON{AtMS: g.At.Milliseconds(), DurationMS: g.Wall.Milliseconds(), Reason: g.Reason})
 	}
-	if info.State != live.RecDeleted {
+	if out.Available {
 		q := ""
 		if !info.Public && preview != "" {
 			q = "?token=" + url.QueryEscape(preview)
 		}
-		out.PlaylistURL = b + "/replay/" + info.Space.ID + "/index.m3u8" + q
-		out.DownloadURL = b + "/replay/" + info.Space.ID + "/recording.opus" + q
+		dir := b + "/replay/" + info.Space.ID + "/"
+		if v.ID != policy.None {
+			dir += v.ID + "/" // view 0 keeps the URLs without a view, which mean the same
+		}
+		out.PlaylistURL = dir + "index.m3u8" + q
+		out.DownloadURL = dir + "recording.opus" + q
 		out.ReplayURL = b + "/r/" + info.Space.ID + q
 	}
 	return out
@@ -261,4 +309,16 @@ func (a *API) replayPolicy(r *http.Request, id string) (public, ok bool) {
 		}
 	}
 	return false, a.access.ReplayVisible(r.Context(), id)
+}
+
+// ReplayOriginal reports whether a replay request carries (in its
+// Authorization header) a verified credential that may hear a space's
+// original audio whatever the policy (legal hold).
+// TODO(lead): admit auth.RoleModerator too once it exists.
+func ReplayOriginal(access *live.Access, creds Credentials) func(r *http.Request, id string) bool {
+	a := &API{access: access, opts: Options{Credentials: creds}} // only its authorization is used
+	return func(r *http.Request, id string) bool {
+		c, err := a.authorize(r, id, auth.RoleOperator)
+		return err == nil && c.Role == auth.RoleOperator
+	}
 }

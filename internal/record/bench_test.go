@@ -59,7 +59,7 @@ func (w *discardWriter) WriteHeader(int)             {}
 func BenchmarkServeReplaySegment(b *testing.B) {
 	st := newDir(b)
 	record(b, st, "sp_pub", t0, schedule(b), nil)
-	srv := NewServer(st, func(*http.Request, string) (bool, bool) { return true, true }, nil, nil)
+	srv := NewServer(st, func(*http.Request, string) (bool, bool) { return true, true }, Views{}, nil, nil)
 	req := httptest.NewRequest("GET", "/replay/sp_pub/0-300.m4s", nil)
 	rec := httptest.NewRecorder()
 	srv.ServeHTTP(rec, req)

@@ -48,8 +48,11 @@ func exportPages(lens []int32) []int {
 }
 
 // OggSize is the exact size of WriteOgg's output.
-func (r *Recording) OggSize() int64 {
-	lens := r.lengths()
+func (r *Recording) OggSize() int64 { return r.oggSize(nil) }
+
+// oggSize is the exact size of writeOgg's output with m silenced.
+func (r *Recording) oggSize(m mask) int64 {
+	lens := m.lengths(r.lengths())
 	size := int64(headersLen)
 	pos := 0
 	for _, k := range exportPages(lens) {
@@ -65,10 +68,13 @@ func (r *Recording) OggSize() int64 {
 
 // WriteOgg writes the whole recording to w as one continuous Ogg Opus
 // stream.
-func (r *Recording) WriteOgg(w io.Writer) error {
+func (r *Recording) WriteOgg(w io.Writer) error { return r.writeOgg(w, nil) }
+
+// writeOgg is WriteOgg with the frames m names replaced by silence.
+func (r *Recording) writeOgg(w io.Writer, m mask) error {
 	serial := r.serial()
 	buf := appendHeaders(make([]byte, 0, 64<<10), serial)
-	lens := r.lengths()
+	lens := m.lengths(r.lengths())
 	pages := exportPages(lens)
 	var pr packetReader
 	defer pr.close()
@@ -87,6 +93,7 @@ func (r *Recording) WriteOgg(w io.Writer) error {
 		if err != nil {
 			return err
 		}
+		m.apply(pos, pkts)
 		for ; pi < pj; pi++ {
 			k := pages[pi]
 			pos += k

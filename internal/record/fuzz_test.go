@@ -14,11 +14,11 @@ func TestParseReplayPath(t *testing.T) {
 		want replayReq
 		ok   bool
 	}{
-		{"/replay/sp_1/index.m3u8", replayReq{kind: kindPlaylist, id: "sp_1"}, true},
-		{"/replay/sp_1/init.mp4", replayReq{kind: kindInit, id: "sp_1"}, true},
-		{"/replay/sp_1/recording.opus", replayReq{kind: kindDownload, id: "sp_1"}, true},
-		{"/replay/sp_1/0-300.m4s", replayReq{kindSegment, "sp_1", 0, 300}, true},
-		{"/replay/sp_1/900-17.m4s", replayReq{kindSegment, "sp_1", 900, 17}, true},
+		{"/replay/sp_1/index.m3u8", replayReq{kind: kindPlaylist, id: "sp_1", view: "0"}, true},
+		{"/replay/sp_1/init.mp4", replayReq{kind: kindInit, id: "sp_1", view: "0"}, true},
+		{"/replay/sp_1/recording.opus", replayReq{kind: kindDownload, id: "sp_1", view: "0"}, true},
+		{"/replay/sp_1/0-300.m4s", replayReq{kindSegment, "sp_1", "0", 0, 300}, true},
+		{"/replay/sp_1/900-17.m4s", replayReq{kindSegment, "sp_1", "0", 900, 17}, true},
 		{"/replay/sp_1/900-017.m4s", replayReq{}, false},
 		{"/replay/sp_1/901-17.m4s", replayReq{}, false},
 		{"/replay/sp_1/0-301.m4s", replayReq{}, false},
@@ -26,7 +26,11 @@ func TestParseReplayPath(t *testing.T) {
 		{"/replay/sp_1/1000000000-1.m4s", replayReq{}, false},
 		{"/replay//index.m3u8", replayReq{}, false},
 		{"/replay/sp.1/index.m3u8", replayReq{}, false},
-		{"/replay/sp_1/x/index.m3u8", replayReq{}, false},
+		{"/replay/sp_1/a1b2/index.m3u8", replayReq{kind: kindPlaylist, id: "sp_1", view: "a1b2"}, true},
+		{"/replay/sp_1/a1b2/300-5.m4s", replayReq{kindSegment, "sp_1", "a1b2", 300, 5}, true},
+		{"/replay/sp_1/x.y/index.m3u8", replayReq{}, false},
+		{"/replay/sp_1//index.m3u8", replayReq{}, false},
+		{"/replay/sp_1/a/b/index.m3u8", replayReq{}, false},
 		{"/hls/sp_1/index.m3u8", replayReq{}, false},
 	}
 	for _, c := range cases {

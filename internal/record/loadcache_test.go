@@ -49,7 +49,7 @@ func TestServerLoadCached(t *testing.T) {
 		}
 		return nil
 	})
-	srv := NewServer(cs, testPolicy, nil, nil)
+	srv := NewServer(cs, testPolicy, Views{}, nil, nil)
 	first, err := srv.Load("sp_c")
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,9 @@ import "strings"
 //	/replay/{id}/{first}-{count}.m4s   first % 300 == 0, 1 <= count <= 300
 //	/replay/{id}/recording.opus
 //
+// and each of them under /replay/{id}/{view}/…, the view (policy.View)
+// the listener's territory gets; without one, view 0 (the original).
+//
 // Numbers are canonical decimals (no sign, no leading zeros), so every
 // piece of content has exactly one URL. The parser allocates nothing.
 
@@ -30,6 +33,7 @@ const (
 type replayReq struct {
 	kind         replayKind
 	id           string // aliases the path
+	view         string // aliases the path; policy.None when the URL names none
 	first, count int
 }
 
@@ -45,6 +49,13 @@ func parseReplayPath(p string) (req replayReq, ok bool) {
 		return req, false
 	}
 	req.id = id
+	req.view = "0"
+	if v, f, found := strings.Cut(file, "/"); found {
+		if !validID(v) {
+			return req, false
+		}
+		req.view, file = v, f
+	}
 	switch file {
 	case "index.m3u8":
 		req.kind = kindPlaylist

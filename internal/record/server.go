@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,6 +59,7 @@ const (
 type Server struct {
 	st     Storage
 	policy Policy
+	views  Views
 	log    *slog.Logger
 	init   []byte
 	initCL []string
@@ -78,7 +80,7 @@ type Server struct {
 var _ http.Handler = (*Server)(nil)
 
 type segKey struct {
-	id           string
+	id, view     string
 	first, count int
 }
 
@@ -99,7 +101,11 @@ type download struct {
 // request. complete (may be nil) is asked for spaces SetComplete was never
 // called for (e.g. after a restart); it must be cheap and safe for
 // concurrent use. log may be nil.
-func NewServer(st Storage, policy Policy, complete func(spaceID string) bool, log *slog.Logger) *Server {
+//
+// views says which view each request may read: segments and the download
+// of a view carry Opus silence of the same length where it withholds a
+// range (built and cached per view id, whose content never changes).
+func NewServer(st Storage, policy Policy, views Views, complete func(spaceID string) bool, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -108,7 +114,7 @@ func NewServer(st Storage, policy Policy, complete func(spaceID string) bool, lo
 		panic(err) // depends on constants only
 	}
 	return &Server{
-		st: st, policy: policy, log: log, completeFn: complete,
+		st: st, policy: policy, views: views, log: log, completeFn: complete,
 		init: init, initCL: []string{strconv.Itoa(len(init))},
 		recs:     newLRU[string, *Recording](recCacheEntries, func(*Recording) int64 { return 1 }),
 		segs:     newLRU[segKey, *segEntry](segCacheBytes, func(e *segEntry) int64 { return int64(len(e.body)) + 64 }),
@@ -135,7 +141,11 @@ func (s *Server) Forget(spaceID string) {
 	defer s.mu.Unlock()
 	s.recs.remove(spaceID)
 	s.segs.removeIf(func(k segKey) bool { return k.id == spaceID })
-	delete(s.built, spaceID)
+	for k := range s.built {
+		if strings.HasPrefix(k, spaceID+"/") {
+			delete(s.built, k)
+		}
+	}
 }
 
 func (s *Server) isComplete(id string) bool {
@@ -207,17 +217,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, errNotFoundHTTP)
 		return
 	}
+	m, he := s.viewOf(r, req)
+	if he != nil {
+		s.fail(w, he)
+		return
+	}
 	var err error
 	switch req.kind {
 	case kindInit:
 		s.setCache(h, public, hvImmutable)
 		s.write(w, r, hvMP4, s.initCL, s.init)
 	case kindSegment:
-		err = s.serveSegment(w, r, req, public)
+		err = s.serveSegment(w, r, req, public, m)
 	case kindPlaylist:
 		err = s.servePlaylist(w, r, req.id, public)
 	case kindDownload:
-		err = s.serveDownload(w, r, req.id, public)
+		err = s.serveDownload(w, r, req, public, m)
 	}
 	if err != nil {
 		var he *httpError
@@ -306,8 +321,8 @@ func (s *Server) recording(id string) (*Recording, error) {
 // serveSegment serves packets first..first+count-1 as one fMP4 fragment,
 // built once and cached: the URL names its packets exactly, so its
 // content never changes.
-func (s *Server) serveSegment(w http.ResponseWriter, r *http.Request, req replayReq, public bool) error {
-	key := segKey{req.id, req.first, req.count}
+func (s *Server) serveSegment(w http.ResponseWriter, r *http.Request, req replayReq, public bool, m mask) error {
+	key := segKey{req.id, req.view, req.first, req.count}
 	s.mu.Lock()
 	e, ok := s.segs.get(key)
 	s.mu.Unlock()
@@ -323,6 +338,7 @@ func (s *Server) serveSegment(w http.ResponseWriter, r *http.Request, req replay
 		if err != nil {
 			return err
 		}
+		m.apply(req.first, pkts)
 		body, err := hls.BuildFragment(uint32(req.first/SegmentPackets)+1, uint64(req.first)*frameSamples, pkts)
 		if err != nil {
 			return err
@@ -401,9 +417,10 @@ func appendPlaylist(b []byte, frames int, complete bool, query string) []byte {
 // storage as "<id>/recording-<version hash>.opus"; while still
 // recording, a build up to a minute old is served rather than building
 // on every request.
-func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, id string, public bool) error {
+func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, req replayReq, public bool, m mask) error {
+	id := req.id
 	complete := s.isComplete(id)
-	d, err := s.download(id, complete)
+	d, err := s.download(id, req.view, complete, m)
 	if err != nil {
 		return err
 	}
@@ -414,7 +431,7 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, id string
 	defer obj.Close()
 	if obj.Size() != d.size {
 		s.mu.Lock()
-		delete(s.built, id)
+		delete(s.built, builtKey(id, req.view))
 		s.mu.Unlock()
 		return fmt.Errorf("record: download %s has %d bytes, want %d", d.name, obj.Size(), d.size)
 	}
@@ -428,7 +445,7 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, id string
 	h["Content-Type"] = hvOgg
 	h["Access-Control-Expose-Headers"] = hvExpose
 	h.Set("Content-Disposition", `attachment; filename="`+id+`.opus"`)
-	etag := `"` + d.name[len(id)+len("/recording-"):len(d.name)-len(".opus")] + `"`
+	etag := `"` + d.name[len(id)+len("/recording-"):len(d.name)-len(".opus")] + `"` // view and version
 	h.Set("ETag", etag)
 	if rg := r.Header.Get("Range"); rg != "" && rangeApplies(r, etag, d.built) {
 		ranges, ignore, unsatisfiable := satisfiable(rg, d.size)
@@ -457,8 +474,13 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, id string
 // downloadMinTime is the least time a download is given to be written.
 const downloadMinTime = time.Minute
 
-// download returns the built download to serve, building it if needed.
-func (s *Server) download(id string, complete bool) (download, error) {
+// builtKey is a download's key in Server.built: one per space and view.
+func builtKey(id, view string) string { return id + "/" + view }
+
+// download returns the built download of a view to serve, building it if
+// needed. View 0 is recording-<version hash>.opus, any other view
+// recording-v<view>-<version hash>.opus (the hash is hex: no "v").
+func (s *Server) download(id, view string, complete bool, m mask) (download, error) {
 	s.dlMu.Lock()
 	defer s.dlMu.Unlock()
 	rec, err := s.recording(id)
@@ -466,17 +488,21 @@ func (s *Server) download(id string, complete bool) (download, error) {
 		return download{}, err
 	}
 	s.mu.Lock()
-	d, ok := s.built[id]
+	d, ok := s.built[builtKey(id, view)]
 	s.mu.Unlock()
 	if ok && (d.version == rec.Version() || !complete && time.Since(d.built) < downloadMaxStale) {
 		return d, nil
 	}
 	hv := fnv.New64a()
 	hv.Write([]byte(rec.Version()))
+	prefix := id + "/recording-"
+	if view != "0" {
+		prefix += "v" + view + "-"
+	}
 	d = download{
-		name:    fmt.Sprintf("%s/recording-%016x.opus", id, hv.Sum64()),
+		name:    fmt.Sprintf("%s%016x.opus", prefix, hv.Sum64()),
 		version: rec.Version(),
-		size:    rec.OggSize(),
+		size:    rec.oggSize(m),
 	}
 	// A build left by an earlier run (or another node) is reused when it
 	// is whole: its size is known in advance.
@@ -487,12 +513,12 @@ func (s *Server) download(id string, complete bool) (download, error) {
 			if err := s.st.Remove(d.name); err != nil {
 				return download{}, err
 			}
-			if err := s.build(rec, d.name); err != nil {
+			if err := s.build(rec, d.name, m); err != nil {
 				return download{}, err
 			}
 		}
 	} else if errors.Is(err, ErrNotFound) {
-		if err := s.build(rec, d.name); err != nil {
+		if err := s.build(rec, d.name, m); err != nil {
 			return download{}, err
 		}
 	} else {
@@ -500,25 +526,25 @@ func (s *Server) download(id string, complete bool) (download, error) {
 	}
 	d.built = time.Now()
 	// Older builds are no longer served.
-	if infos, err := s.st.List(id + "/recording-"); err == nil {
+	if infos, err := s.st.List(prefix); err == nil {
 		for _, in := range infos {
-			if in.Name != d.name {
+			if in.Name != d.name && (view != "0" || !strings.HasPrefix(in.Name, id+"/recording-v")) {
 				_ = s.st.Remove(in.Name)
 			}
 		}
 	}
 	s.mu.Lock()
-	s.built[id] = d
+	s.built[builtKey(id, view)] = d
 	s.mu.Unlock()
 	return d, nil
 }
 
-func (s *Server) build(rec *Recording, name string) error {
+func (s *Server) build(rec *Recording, name string, m mask) error {
 	a, err := s.st.Append(name)
 	if err != nil {
 		return err
 	}
-	err = rec.WriteOgg(a)
+	err = rec.writeOgg(a, m)
 	if err == nil {
 		err = a.Sync()
 	}

@@ -40,7 +40,7 @@ func newReplayEnv(t *testing.T) *replayEnv {
 	for _, id := range []string{"sp_pub", "sp_priv", "sp_hidden"} {
 		record(t, e.st, id, t0, e.pkts, nil)
 	}
-	e.srv = NewServer(e.st, testPolicy, nil, nil)
+	e.srv = NewServer(e.st, testPolicy, Views{}, nil, nil)
 	mux := http.NewServeMux()
 	mux.Handle(Prefix, e.srv)
 	e.http = httptest.NewServer(mux)
