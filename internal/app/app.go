@@ -27,6 +27,7 @@ import (
 	"github.com/podium-live/podium/internal/httpapi"
 	"github.com/podium-live/podium/internal/ingest"
 	"github.com/podium-live/podium/internal/live"
+	"github.com/podium-live/podium/internal/moderation"
 	"github.com/podium-live/podium/internal/obs"
 	"github.com/podium-live/podium/internal/record"
 	"github.com/podium-live/podium/internal/space"
@@ -145,7 +146,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Policies: policies},
 		a.hls, pages{}, adm, httpapi.Options{
 			PublicURL: cfg.PublicURL, AdmitRate: cfg.Admission.AdmitRate, Credentials: a.creds,
-			Conns: func() (int, int, uint64) { return a.ln.Open(), a.ln.Max(), a.ln.Rejected() },
+			Moderators: moderation.NewModerators(a.store, signer, nil),
+			Conns:      func() (int, int, uint64) { return a.ln.Open(), a.ln.Max(), a.ln.Rejected() },
 		}, log)
 	var handler http.Handler = api
 	if adm.Manager != nil {

@@ -78,6 +78,8 @@ func (a *API) Classify(r *http.Request) (admission.Class, string) {
 			return admission.ClassStageJoin, "operator"
 		}
 		return admission.ClassIngest, ""
+	case c.Role == auth.RoleModerator:
+		return admission.ClassIngest, ""
 	case id == "" || c.Space != id:
 		return admission.ClassAnonymous, ""
 	case stageJoin && c.Role == auth.RoleHost:

@@ -84,6 +84,13 @@ CREATE TABLE settings (
 	name TEXT PRIMARY KEY,
 	value TEXT NOT NULL
 );
+`, `
+CREATE TABLE moderators (
+	id TEXT PRIMARY KEY,
+	name TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	revoked_at INTEGER NOT NULL DEFAULT 0
+);
 `}
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -1,0 +1,146 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/podium-live/podium/internal/auth"
+	"github.com/podium-live/podium/internal/moderation"
+)
+
+// moderationRoutes registers the moderation API: the operator's
+// moderator registry today.
+func (a *API) moderationRoutes(m *http.ServeMux) {
+	m.HandleFunc("POST /api/moderators", a.addModerator)
+	m.HandleFunc("GET /api/moderators", a.listModerators)
+	m.HandleFunc("DELETE /api/moderators/{id}", a.revokeModerator)
+	m.HandleFunc("GET /api/moderation/me", a.moderatorMe)
+}
+
+// moderatorMe: GET /api/moderation/me (moderator) → the moderator the
+// credential names, so a moderation client can check its token.
+func (a *API) moderatorMe(w http.ResponseWriter, r *http.Request) {
+	id, ok := a.moderator(w, r)
+	if !ok {
+		return
+	}
+	if a.opts.Moderators == nil {
+		a.fail(w, r, errNoModeration)
+		return
+	}
+	m, err := a.opts.Moderators.Get(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if !m.Active() {
+		a.fail(w, r, newError(http.StatusUnauthorized, "token_revoked", "this moderator was withdrawn"))
+		return
+	}
+	writeJSON(w, http.StatusOK, toModeratorJSON(m))
+}
+
+// moderatorJSON is a moderator as the API shows it.
+type moderatorJSON struct {
+	ID      string     `json:"id"`
+	Name    string     `json:"name"`
+	Created time.Time  `json:"created"`
+	Revoked *time.Time `json:"revoked"`
+	Token   string     `json:"token,omitempty"`
+}
+
+func toModeratorJSON(m moderation.Moderator) moderatorJSON {
+	j := moderatorJSON{ID: m.ID, Name: m.Name, Created: m.Created}
+	if !m.Revoked.IsZero() {
+		t := m.Revoked
+		j.Revoked = &t
+	}
+	return j
+}
+
+// errNoModeration answers moderation routes on a node built without it.
+var errNoModeration = newError(http.StatusNotFound, "not_found", "moderation is not enabled on this node")
+
+// operatorModerators authorizes the operator and returns the registry.
+func (a *API) operatorModerators(w http.ResponseWriter, r *http.Request) (*moderation.Moderators, bool) {
+	if _, err := a.authorize(r, "", auth.RoleOperator); err != nil {
+		a.fail(w, r, err)
+		return nil, false
+	}
+	if a.opts.Moderators == nil {
+		a.fail(w, r, errNoModeration)
+		return nil, false
+	}
+	return a.opts.Moderators, true
+}
+
+// addModerator: POST /api/moderators {name} → 201 {id, name, created,
+// revoked: null, token}; the token is shown only here.
+func (a *API) addModerator(w http.ResponseWriter, r *http.Request) {
+	ms, ok := a.operatorModerators(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Name string `json:"name"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	m, tok, err := ms.Add(r.Context(), req.Name)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	j := toModeratorJSON(m)
+	j.Token = tok
+	writeJSON(w, http.StatusCreated, j)
+}
+
+// listModerators: GET /api/moderators → {moderators: [...]} (no tokens).
+func (a *API) listModerators(w http.ResponseWriter, r *http.Request) {
+	ms, ok := a.operatorModerators(w, r)
+	if !ok {
+		return
+	}
+	list, err := ms.List(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]moderatorJSON, 0, len(list))
+	for _, m := range list {
+		out = append(out, toModeratorJSON(m))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"moderators": out})
+}
+
+// revokeModerator: DELETE /api/moderators/{id} → 200 the moderator, its
+// token refused from now on.
+func (a *API) revokeModerator(w http.ResponseWriter, r *http.Request) {
+	ms, ok := a.operatorModerators(w, r)
+	if !ok {
+		return
+	}
+	m, err := ms.Revoke(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toModeratorJSON(m))
+}
+
+// moderator authorizes a moderator's credential (header only) and returns
+// the moderator's id: the one every action they take records.
+func (a *API) moderator(w http.ResponseWriter, r *http.Request) (string, bool) {
+	c, err := a.authorize(r, "", auth.RoleModerator)
+	if err == nil && c.Role != auth.RoleModerator {
+		err = newError(http.StatusForbidden, "forbidden", "a moderator credential is required (the operator registers moderators, it does not decide cases)")
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return "", false
+	}
+	return c.ID, true
+}

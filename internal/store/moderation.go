@@ -1,0 +1,73 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/podium-live/podium/internal/moderation"
+)
+
+var _ moderation.Store = (*SQLite)(nil)
+
+// AddModerator stores a new moderator.
+func (s *SQLite) AddModerator(ctx context.Context, m moderation.Moderator) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO moderators (id, name, created_at) VALUES (?, ?, ?)`,
+		m.ID, m.Name, m.Created.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("store: add moderator: %w", err)
+	}
+	return nil
+}
+
+// Moderators lists every moderator, oldest first.
+func (s *SQLite) Moderators(ctx context.Context) ([]moderation.Moderator, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, created_at, revoked_at FROM moderators ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: moderators: %w", err)
+	}
+	defer rows.Close()
+	var out []moderation.Moderator
+	for rows.Next() {
+		m, err := scanModerator(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// Moderator returns moderator id, or moderation.ErrNotFound.
+func (s *SQLite) Moderator(ctx context.Context, id string) (moderation.Moderator, error) {
+	return scanModerator(s.db.QueryRowContext(ctx, `SELECT id, name, created_at, revoked_at FROM moderators WHERE id = ?`, id))
+}
+
+// RevokeModerator marks moderator id revoked at at, unless it already is,
+// and returns the row.
+func (s *SQLite) RevokeModerator(ctx context.Context, id string, at time.Time) (moderation.Moderator, error) {
+	return scanModerator(s.db.QueryRowContext(ctx, `UPDATE moderators
+		SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END
+		WHERE id = ? RETURNING id, name, created_at, revoked_at`, at.UnixMilli(), id))
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanModerator(r scanner) (moderation.Moderator, error) {
+	var m moderation.Moderator
+	var created, revoked int64
+	err := r.Scan(&m.ID, &m.Name, &created, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, moderation.ErrNotFound
+	}
+	if err != nil {
+		return m, fmt.Errorf("store: moderator: %w", err)
+	}
+	m.Created = time.UnixMilli(created).UTC()
+	if revoked != 0 {
+		m.Revoked = time.UnixMilli(revoked).UTC()
+	}
+	return m, nil
+}
