@@ -1,7 +1,9 @@
 package app
 
 import (
+	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -103,5 +105,141 @@ func TestModerators(t *testing.T) {
 		if (x.ID == m.ID) != (x.Revoked != nil) {
 			t.Errorf("after restart %s (%s) revoked = %v", x.ID, x.Name, x.Revoked != nil)
 		}
+	}
+}
+
+// goodNotice is a valid notice about space id; tests change one field.
+func goodNotice(id string) map[string]any {
+	return map[string]any{
+		"space":       id,
+		"items":       []any{map[string]any{"kind": "range", "from_ms": 1000, "to_ms": 5000}, map[string]any{"kind": "space"}},
+		"category":    "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
+		"keywords":    []string{"KEYWORD_HATE_SPEECH"},
+		"explanation": "Incitement to violence at 0:01.",
+		"territories": []string{"DE", "fr"},
+		"name":        "Nora Notifier",
+		"email":       "nora@example.org",
+		"bona_fide":   true,
+	}
+}
+
+type noticeDoc struct {
+	ID          string   `json:"id"`
+	Space       string   `json:"space"`
+	State       string   `json:"state"`
+	Territories []string `json:"territories"`
+	Name        string   `json:"name"`
+	Email       string   `json:"email"`
+	Explanation string   `json:"explanation"`
+	Items       []struct {
+		Kind   string `json:"kind"`
+		FromMS *int64 `json:"from_ms"`
+		ToMS   *int64 `json:"to_ms"`
+	} `json:"items"`
+}
+
+// TestNoticeSubmitted: a logged-out notice is stored (it survives a
+// restart) and shown to the holder of its secret only; every bad field is
+// a 400 naming it and stores nothing.
+func TestNoticeSubmitted(t *testing.T) {
+	cfg := testConfig(t)
+	n, stop := runStoppable(t, cfg)
+	sp := n.createSpace(t).Space.ID
+
+	var got struct {
+		ID        string `json:"id"`
+		Secret    string `json:"secret"`
+		StatusURL string `json:"status_url"`
+	}
+	if st := n.api(t, "POST", "/api/notices", "", goodNotice(sp), &got); st != http.StatusCreated {
+		t.Fatalf("POST /api/notices: %d", st)
+	}
+	if got.ID == "" || len(got.Secret) < 24 || !strings.Contains(got.StatusURL, "/notices/"+got.ID+"#secret=") {
+		t.Fatalf("answer %+v", got)
+	}
+
+	type badCase struct {
+		name  string
+		edit  func(m map[string]any)
+		want  int
+		field string
+	}
+	cases := []badCase{
+		{"no space", func(m map[string]any) { delete(m, "space") }, 400, "space"},
+		{"unknown space", func(m map[string]any) { m["space"] = "sp_nope" }, 404, ""},
+		{"no items", func(m map[string]any) { m["items"] = []any{} }, 400, "items"},
+		{"unknown kind", func(m map[string]any) { m["items"] = []any{map[string]any{"kind": "video"}} }, 400, "items[0].kind"},
+		{"range without to", func(m map[string]any) { m["items"] = []any{map[string]any{"kind": "range", "from_ms": 5}} }, 400, "items[0].to_ms"},
+		{"range to<=from", func(m map[string]any) {
+			m["items"] = []any{map[string]any{"kind": "space"}, map[string]any{"kind": "range", "from_ms": 5000, "to_ms": 5000}}
+		}, 400, "items[1].to_ms"},
+		{"negative from", func(m map[string]any) { m["items"] = []any{map[string]any{"kind": "range", "from_ms": -1, "to_ms": 5}} }, 400, "items[0].from_ms"},
+		{"speaker without name", func(m map[string]any) { m["items"] = []any{map[string]any{"kind": "speaker"}} }, 400, "items[0].speaker"},
+		{"no category", func(m map[string]any) { delete(m, "category") }, 400, "category"},
+		{"unknown category", func(m map[string]any) { m["category"] = "STATEMENT_CATEGORY_RUDENESS" }, 400, "category"},
+		{"unknown keyword", func(m map[string]any) { m["keywords"] = []string{"KEYWORD_NOPE"} }, 400, "keywords[0]"},
+		{"no explanation", func(m map[string]any) { m["explanation"] = "  " }, 400, "explanation"},
+		{"no territories", func(m map[string]any) { delete(m, "territories") }, 400, "territories"},
+		{"unknown territory", func(m map[string]any) { m["territories"] = []string{"DE", "XX"} }, 400, "territories[1]"},
+		{"not bona fide", func(m map[string]any) { m["bona_fide"] = false }, 400, "bona_fide"},
+		{"bad email", func(m map[string]any) { m["email"] = "nora at example" }, 400, "email"},
+		{"unknown field", func(m map[string]any) { m["colour"] = "red" }, 400, "colour"},
+		{"id set", func(m map[string]any) { m["id"] = "ntc_mine" }, 400, "id"},
+	}
+	many := make([]any, 21)
+	for i := range many {
+		many[i] = map[string]any{"kind": "space"}
+	}
+	cases = append(cases, badCase{"21 items", func(m map[string]any) { m["items"] = many }, 400, "items"})
+	for _, c := range cases {
+		m := goodNotice(sp)
+		c.edit(m)
+		b, _ := json.Marshal(m)
+		st, body, _ := n.raw(t, "POST", "/api/notices", "", "application/json", b)
+		if st != c.want || !strings.Contains(body, c.field) || !strings.Contains(body, `"code"`) {
+			t.Errorf("%s: %d %s, want %d naming %q", c.name, st, body, c.want, c.field)
+		}
+	}
+	big := goodNotice(sp)
+	big["explanation"] = strings.Repeat("x", 70<<10)
+	b, _ := json.Marshal(big)
+	if st, body, _ := n.raw(t, "POST", "/api/notices", "", "application/json", b); st != http.StatusRequestEntityTooLarge {
+		t.Errorf("70 KiB body: %d %s, want 413", st, body)
+	}
+
+	// Child sexual abuse material: no name or email needed, none kept.
+	csam := goodNotice(sp)
+	csam["category"] = "STATEMENT_CATEGORY_PROTECTION_OF_MINORS"
+	csam["keywords"] = []string{"KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL"}
+	var anon struct{ ID, Secret string }
+	if st := n.api(t, "POST", "/api/notices", "", csam, &anon); st != http.StatusCreated {
+		t.Fatalf("CSAM notice: %d", st)
+	}
+
+	stop()
+	n2, _ := runStoppable(t, cfg)
+	var doc noticeDoc
+	if st := n2.api(t, "GET", "/api/notices/"+got.ID, got.Secret, nil, &doc); st != http.StatusOK {
+		t.Fatalf("GET notice after restart: %d", st)
+	}
+	if doc.ID != got.ID || doc.Space != sp || doc.State != "open" || doc.Name != "Nora Notifier" ||
+		len(doc.Territories) != 2 || doc.Territories[1] != "FR" || len(doc.Items) != 2 || *doc.Items[0].ToMS != 5000 {
+		t.Errorf("notice read back: %+v", doc)
+	}
+	if st := n2.api(t, "GET", "/api/notices/"+got.ID, "wrong-secret", nil, nil); st != http.StatusNotFound {
+		t.Errorf("wrong secret: %d, want 404", st)
+	}
+	if st := n2.api(t, "GET", "/api/notices/"+got.ID, anon.Secret, nil, nil); st != http.StatusNotFound {
+		t.Errorf("another notice's secret: %d, want 404", st)
+	}
+	if st := n2.api(t, "GET", "/api/notices/"+got.ID, "", nil, nil); st != http.StatusUnauthorized {
+		t.Errorf("no secret: %d, want 401", st)
+	}
+	if st, _, _ := n2.raw(t, "GET", "/api/notices/"+got.ID+"?secret="+got.Secret, "", "", nil); st != http.StatusUnauthorized {
+		t.Errorf("secret in URL: %d, want 401", st)
+	}
+	var a noticeDoc
+	if st := n2.api(t, "GET", "/api/notices/"+anon.ID, anon.Secret, nil, &a); st != http.StatusOK || a.Name != "" || a.Email != "" {
+		t.Errorf("CSAM notice: %d name %q email %q, want none kept", st, a.Name, a.Email)
 	}
 }

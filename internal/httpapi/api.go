@@ -46,6 +46,8 @@ type Options struct {
 	Credentials Credentials
 	// Moderators registers and withdraws moderators (moderation.go).
 	Moderators *moderation.Moderators
+	// Notices receives Art. 16 notices (moderation.go).
+	Notices *moderation.Notices
 }
 
 // Services are the parts of live the API calls.

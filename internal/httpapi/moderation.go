@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/podium-live/podium/internal/auth"
@@ -15,6 +16,70 @@ func (a *API) moderationRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/moderators", a.listModerators)
 	m.HandleFunc("DELETE /api/moderators/{id}", a.revokeModerator)
 	m.HandleFunc("GET /api/moderation/me", a.moderatorMe)
+	m.HandleFunc("POST /api/notices", a.postNotice)
+	m.HandleFunc("GET /api/notices/{id}", a.getNotice)
+}
+
+// postNotice: POST /api/notices (anyone, no credential) with a notice's
+// JSON → 201 {id, status_url, secret} once the notice is stored; 400
+// naming the first bad field, 404 for an unknown space.
+func (a *API) postNotice(w http.ResponseWriter, r *http.Request) {
+	if a.opts.Notices == nil {
+		a.fail(w, r, errNoModeration)
+		return
+	}
+	var n moderation.Notice
+	if err := decode(w, r, &n); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if n.ID != "" || !n.Received.IsZero() || n.State != "" {
+		a.fail(w, r, newError(http.StatusBadRequest, "invalid", "id, received and state are set by the node"))
+		return
+	}
+	if err := n.Check(); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if _, err := a.svc.Space(r.Context(), n.Space); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	n, secret, err := a.opts.Notices.Submit(r.Context(), n)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{
+		"id":         n.ID,
+		"secret":     secret,
+		"status_url": a.base(r) + "/notices/" + url.PathEscape(n.ID) + "#secret=" + url.QueryEscape(secret),
+	})
+}
+
+// getNotice: GET /api/notices/{id} with Authorization: Bearer SECRET →
+// the notice and its state; 404 for an unknown id or a wrong secret alike.
+func (a *API) getNotice(w http.ResponseWriter, r *http.Request) {
+	if a.opts.Notices == nil {
+		a.fail(w, r, errNoModeration)
+		return
+	}
+	secret := auth.FromHeader(r.Header.Get("Authorization"))
+	if secret == "" {
+		if r.URL.Query().Has("secret") || r.URL.Query().Has("token") {
+			a.fail(w, r, errTokenInURL)
+			return
+		}
+		a.fail(w, r, newError(http.StatusUnauthorized, "token_missing", "send the notice's secret in the header Authorization: Bearer SECRET"))
+		return
+	}
+	n, err := a.opts.Notices.Get(r.Context(), r.PathValue("id"), secret)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "private, no-store")
+	writeJSON(w, http.StatusOK, n)
 }
 
 // moderatorMe: GET /api/moderation/me (moderator) → the moderator the

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -70,4 +71,37 @@ func scanModerator(r scanner) (moderation.Moderator, error) {
 		m.Revoked = time.UnixMilli(revoked).UTC()
 	}
 	return m, nil
+}
+
+var _ moderation.NoticeStore = (*SQLite)(nil)
+
+// AddNotice stores notice n (as JSON) with its secret's hash.
+func (s *SQLite) AddNotice(ctx context.Context, n moderation.Notice, secretHash []byte) error {
+	body, err := json.Marshal(n)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO notices (id, space_id, secret_hash, received_at, body) VALUES (?, ?, ?, ?, ?)`,
+		n.ID, n.Space, secretHash, n.Received.UnixMilli(), string(body)); err != nil {
+		return fmt.Errorf("store: add notice: %w", err)
+	}
+	return nil
+}
+
+// Notice returns notice id and its secret's hash, or moderation.ErrNotFound.
+func (s *SQLite) Notice(ctx context.Context, id string) (moderation.Notice, []byte, error) {
+	var n moderation.Notice
+	var body string
+	var h []byte
+	err := s.db.QueryRowContext(ctx, `SELECT body, secret_hash FROM notices WHERE id = ?`, id).Scan(&body, &h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return n, nil, moderation.ErrNotFound
+	}
+	if err != nil {
+		return n, nil, fmt.Errorf("store: notice: %w", err)
+	}
+	if err := json.Unmarshal([]byte(body), &n); err != nil {
+		return n, nil, fmt.Errorf("store: notice %s: %w", id, err)
+	}
+	return n, h, nil
 }

@@ -91,6 +91,14 @@ CREATE TABLE moderators (
 	created_at INTEGER NOT NULL,
 	revoked_at INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE notices (
+	id TEXT PRIMARY KEY,
+	space_id TEXT NOT NULL,
+	secret_hash BLOB NOT NULL,
+	received_at INTEGER NOT NULL,
+	body TEXT NOT NULL
+);
+CREATE INDEX notices_space ON notices(space_id);
 `}
 
 func migrate(ctx context.Context, db *sql.DB) error {
