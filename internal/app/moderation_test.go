@@ -2,6 +2,8 @@ package app
 
 import (
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -108,6 +110,13 @@ func TestModerators(t *testing.T) {
 	}
 }
 
+// clientFrom is an HTTP client whose connections come from loopback
+// address src (not yet seen by the rate limits).
+func clientFrom(src string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+}
+
 // goodNotice is a valid notice about space id; tests change one field.
 func goodNotice(id string) map[string]any {
 	return map[string]any{
@@ -191,11 +200,14 @@ func TestNoticeSubmitted(t *testing.T) {
 		many[i] = map[string]any{"kind": "space"}
 	}
 	cases = append(cases, badCase{"21 items", func(m map[string]any) { m["items"] = many }, 400, "items"})
-	for _, c := range cases {
+	for i, c := range cases {
 		m := goodNotice(sp)
 		c.edit(m)
 		b, _ := json.Marshal(m)
-		st, body, _ := n.raw(t, "POST", "/api/notices", "", "application/json", b)
+		// Each from an address of its own: notices are rate limited.
+		cl := clientFrom(fmt.Sprintf("127.0.%d.1", 40+i))
+		st, body, _ := n.rawVia(t, cl, "POST", "/api/notices", "", "application/json", b)
+		cl.CloseIdleConnections()
 		if st != c.want || !strings.Contains(body, c.field) || !strings.Contains(body, `"code"`) {
 			t.Errorf("%s: %d %s, want %d naming %q", c.name, st, body, c.want, c.field)
 		}
@@ -203,7 +215,9 @@ func TestNoticeSubmitted(t *testing.T) {
 	big := goodNotice(sp)
 	big["explanation"] = strings.Repeat("x", 70<<10)
 	b, _ := json.Marshal(big)
-	if st, body, _ := n.raw(t, "POST", "/api/notices", "", "application/json", b); st != http.StatusRequestEntityTooLarge {
+	cl := clientFrom("127.0.90.1")
+	defer cl.CloseIdleConnections()
+	if st, body, _ := n.rawVia(t, cl, "POST", "/api/notices", "", "application/json", b); st != http.StatusRequestEntityTooLarge {
 		t.Errorf("70 KiB body: %d %s, want 413", st, body)
 	}
 
@@ -241,5 +255,30 @@ func TestNoticeSubmitted(t *testing.T) {
 	var a noticeDoc
 	if st := n2.api(t, "GET", "/api/notices/"+anon.ID, anon.Secret, nil, &a); st != http.StatusOK || a.Name != "" || a.Email != "" {
 		t.Errorf("CSAM notice: %d name %q email %q, want none kept", st, a.Name, a.Email)
+	}
+}
+
+// TestNoticeFloodLimited: notices from one address are limited (429)
+// while another address still gets through.
+func TestNoticeFloodLimited(t *testing.T) {
+	n := startNode(t)
+	sp := n.createSpace(t).Space.ID
+	b, _ := json.Marshal(goodNotice(sp))
+	from := clientFrom
+	flood := from("127.0.31.1")
+	defer flood.CloseIdleConnections()
+	limited := 0
+	for range 40 {
+		if st, _, _ := n.rawVia(t, flood, "POST", "/api/notices", "", "application/json", b); st == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatal("40 notices from one address at once: none limited")
+	}
+	other := from("127.0.32.1")
+	defer other.CloseIdleConnections()
+	if st, body, _ := n.rawVia(t, other, "POST", "/api/notices", "", "application/json", b); st != http.StatusCreated {
+		t.Errorf("a notice from another network during the flood: %d %s, want 201", st, body)
 	}
 }

@@ -29,6 +29,7 @@ type Verifier interface {
 //
 //   - media with a ticket valid for the space in the path: listener;
 //   - joins: join;
+//   - POST /api/notices: chat (limited per address and /24, shed before joins);
 //   - a bearer credential whose signature and expiry verify and whose role
 //     holds in the space of the path (operator anywhere, /api/tokens/*
 //     included; host for their space): ingest, never limited or shed;
@@ -55,6 +56,11 @@ func (a *API) Classify(r *http.Request) (admission.Class, string) {
 	rest, ok := strings.CutPrefix(p, "/api/")
 	if !ok {
 		return admission.ClassAnonymous, ""
+	}
+	if rest == "notices" && r.Method == http.MethodPost {
+		// Notices are logged out and a flood vector: limited per address
+		// and per /24 like chat, whatever credential they carry.
+		return admission.ClassChat, ""
 	}
 	id, tail := "", ""
 	if s, ok := strings.CutPrefix(rest, "spaces/"); ok {
