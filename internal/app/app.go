@@ -147,6 +147,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		a.hls, pages{}, adm, httpapi.Options{
 			PublicURL: cfg.PublicURL, AdmitRate: cfg.Admission.AdmitRate, Credentials: a.creds,
 			Moderators: moderation.NewModerators(a.store, signer, nil),
+			Flaggers:   moderation.NewFlaggers(a.store, signer, nil),
 			Notices:    moderation.NewNotices(a.store, nil),
 			Conns:      func() (int, int, uint64) { return a.ln.Open(), a.ln.Max(), a.ln.Rejected() },
 		}, log)

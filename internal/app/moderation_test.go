@@ -282,3 +282,75 @@ func TestNoticeFloodLimited(t *testing.T) {
 		t.Errorf("a notice from another network during the flood: %d %s, want 201", st, body)
 	}
 }
+
+// TestFlaggerNoticeTrustedLane: a trusted flagger's notice goes to the
+// trusted lane with source_type SOURCE_TRUSTED_FLAGGER; anyone else's to
+// the notices lane; another role's credential on a notice is refused, and
+// so is a withdrawn flagger's.
+func TestFlaggerNoticeTrustedLane(t *testing.T) {
+	n := startNode(t)
+	op := n.operator()
+	sp := n.createSpace(t).Space.ID
+	var f moderatorDoc
+	if st := n.api(t, "POST", "/api/flaggers", op, map[string]any{"name": "Hotline e.V."}, &f); st != http.StatusCreated || !strings.HasPrefix(f.ID, "flg_") || f.Token == "" {
+		t.Fatalf("add flagger: %d %+v", st, f)
+	}
+	var list map[string][]moderatorDoc
+	if st := n.api(t, "GET", "/api/flaggers", op, nil, &list); st != http.StatusOK || len(list["flaggers"]) != 1 {
+		t.Fatalf("list flaggers: %d %+v", st, list)
+	}
+	var mods map[string][]moderatorDoc
+	if n.api(t, "GET", "/api/moderators", op, nil, &mods); len(mods["moderators"]) != 0 {
+		t.Errorf("a flagger listed as a moderator: %+v", mods)
+	}
+	post := func(src, token string) (int, string, string) {
+		cl := clientFrom(src)
+		defer cl.CloseIdleConnections()
+		b, _ := json.Marshal(goodNotice(sp))
+		st, body, _ := n.rawVia(t, cl, "POST", "/api/notices", token, "application/json", b)
+		var got struct{ ID, Secret string }
+		json.Unmarshal([]byte(body), &got)
+		return st, got.ID, got.Secret
+	}
+	lane := func(id, secret string) (string, string, string) {
+		var d struct {
+			Lane       string `json:"lane"`
+			Flagger    string `json:"flagger"`
+			SourceType string `json:"source_type"`
+		}
+		if st := n.api(t, "GET", "/api/notices/"+id, secret, nil, &d); st != http.StatusOK {
+			t.Fatalf("GET notice: %d", st)
+		}
+		return d.Lane, d.Flagger, d.SourceType
+	}
+	st, id, secret := post("127.0.60.1", f.Token)
+	if st != http.StatusCreated {
+		t.Fatalf("flagger's notice: %d", st)
+	}
+	if l, who, src := lane(id, secret); l != "trusted" || who != f.ID || src != "SOURCE_TRUSTED_FLAGGER" {
+		t.Errorf("flagger's notice: lane %q flagger %q source %q", l, who, src)
+	}
+	st, id, secret = post("127.0.61.1", "")
+	if st != http.StatusCreated {
+		t.Fatalf("anonymous notice: %d", st)
+	}
+	if l, who, src := lane(id, secret); l != "notices" || who != "" || src != "SOURCE_ARTICLE_16" {
+		t.Errorf("anonymous notice: lane %q flagger %q source %q", l, who, src)
+	}
+	var m moderatorDoc
+	n.api(t, "POST", "/api/moderators", op, map[string]any{"name": "Ada"}, &m)
+	for name, tok := range map[string]string{"operator": op, "moderator": m.Token} {
+		if st, _, _ := post("127.0.62.1", tok); st != http.StatusForbidden {
+			t.Errorf("%s's credential on a notice: %d, want 403", name, st)
+		}
+	}
+	if st := n.api(t, "GET", "/api/moderation/me", f.Token, nil, nil); st != http.StatusForbidden {
+		t.Errorf("flagger on a moderator route: %d, want 403", st)
+	}
+	if st := n.api(t, "DELETE", "/api/flaggers/"+f.ID, op, nil, nil); st != http.StatusOK {
+		t.Fatalf("revoke flagger: %d", st)
+	}
+	if st, _, _ := post("127.0.63.1", f.Token); st != http.StatusUnauthorized {
+		t.Errorf("withdrawn flagger's notice: %d, want 401", st)
+	}
+}

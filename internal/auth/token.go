@@ -36,6 +36,9 @@ const (
 	// RoleModerator decides moderation cases; its token id is the
 	// moderator's id (revoking the moderator revokes it).
 	RoleModerator Role = "moderator"
+	// RoleFlagger is a trusted flagger's (Art. 22): it only sends notices,
+	// which go to the trusted lane. Its token id is the flagger's id.
+	RoleFlagger Role = "flagger"
 )
 
 // Errors returned by Verify. All of them mean "not authenticated".
@@ -208,7 +211,7 @@ func (s *Signer) Verify(token string) (Claims, error) {
 		return Claims{}, ErrMalformed
 	}
 	switch c.Role {
-	case RoleOperator, RoleHost, RoleSpeaker, RolePreview, RoleModerator:
+	case RoleOperator, RoleHost, RoleSpeaker, RolePreview, RoleModerator, RoleFlagger:
 	default:
 		return Claims{}, ErrMalformed
 	}

@@ -46,6 +46,8 @@ type Options struct {
 	Credentials Credentials
 	// Moderators registers and withdraws moderators (moderation.go).
 	Moderators *moderation.Moderators
+	// Flaggers registers and withdraws trusted flaggers (moderation.go).
+	Flaggers *moderation.Moderators
 	// Notices receives Art. 16 notices (moderation.go).
 	Notices *moderation.Notices
 }

@@ -12,9 +12,14 @@ import (
 // moderationRoutes registers the moderation API: the operator's
 // moderator registry today.
 func (a *API) moderationRoutes(m *http.ServeMux) {
-	m.HandleFunc("POST /api/moderators", a.addModerator)
-	m.HandleFunc("GET /api/moderators", a.listModerators)
-	m.HandleFunc("DELETE /api/moderators/{id}", a.revokeModerator)
+	mods := func() *moderation.Moderators { return a.opts.Moderators }
+	flaggers := func() *moderation.Moderators { return a.opts.Flaggers }
+	m.HandleFunc("POST /api/moderators", a.addModerator(mods))
+	m.HandleFunc("GET /api/moderators", a.listModerators(mods, "moderators"))
+	m.HandleFunc("DELETE /api/moderators/{id}", a.revokeModerator(mods))
+	m.HandleFunc("POST /api/flaggers", a.addModerator(flaggers))
+	m.HandleFunc("GET /api/flaggers", a.listModerators(flaggers, "flaggers"))
+	m.HandleFunc("DELETE /api/flaggers/{id}", a.revokeModerator(flaggers))
 	m.HandleFunc("GET /api/moderation/me", a.moderatorMe)
 	m.HandleFunc("POST /api/notices", a.postNotice)
 	m.HandleFunc("GET /api/notices/{id}", a.getNotice)
@@ -33,9 +38,23 @@ func (a *API) postNotice(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	if n.ID != "" || !n.Received.IsZero() || n.State != "" {
-		a.fail(w, r, newError(http.StatusBadRequest, "invalid", "id, received and state are set by the node"))
+	if n.ID != "" || !n.Received.IsZero() || n.State != "" || n.Lane != "" || n.Flagger != "" || n.SourceType != "" {
+		a.fail(w, r, newError(http.StatusBadRequest, "invalid", "id, received, state, lane, flagger and source_type are set by the node"))
 		return
+	}
+	// A credential, if any, must be a trusted flagger's (header only); the
+	// notice then goes to the trusted lane.
+	flagger := ""
+	if r.Header.Get("Authorization") != "" {
+		c, err := a.authorize(r, "", auth.RoleFlagger)
+		if err == nil && c.Role != auth.RoleFlagger {
+			err = newError(http.StatusForbidden, "forbidden", "only a trusted flagger's credential may come with a notice (send it without one)")
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		flagger = c.ID
 	}
 	if err := n.Check(); err != nil {
 		a.fail(w, r, err)
@@ -45,7 +64,7 @@ func (a *API) postNotice(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	n, secret, err := a.opts.Notices.Submit(r.Context(), n)
+	n, secret, err := a.opts.Notices.Submit(r.Context(), n, flagger)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -127,22 +146,27 @@ func toModeratorJSON(m moderation.Moderator) moderatorJSON {
 var errNoModeration = newError(http.StatusNotFound, "not_found", "moderation is not enabled on this node")
 
 // operatorModerators authorizes the operator and returns the registry.
-func (a *API) operatorModerators(w http.ResponseWriter, r *http.Request) (*moderation.Moderators, bool) {
+func (a *API) operatorModerators(w http.ResponseWriter, r *http.Request, reg func() *moderation.Moderators) (*moderation.Moderators, bool) {
 	if _, err := a.authorize(r, "", auth.RoleOperator); err != nil {
 		a.fail(w, r, err)
 		return nil, false
 	}
-	if a.opts.Moderators == nil {
+	ms := reg()
+	if ms == nil {
 		a.fail(w, r, errNoModeration)
 		return nil, false
 	}
-	return a.opts.Moderators, true
+	return ms, true
 }
 
-// addModerator: POST /api/moderators {name} → 201 {id, name, created,
-// revoked: null, token}; the token is shown only here.
-func (a *API) addModerator(w http.ResponseWriter, r *http.Request) {
-	ms, ok := a.operatorModerators(w, r)
+// addModerator: POST /api/moderators (or /api/flaggers) {name} → 201
+// {id, name, created, revoked: null, token}; the token is shown only here.
+func (a *API) addModerator(reg func() *moderation.Moderators) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { a.addRegistrant(w, r, reg) }
+}
+
+func (a *API) addRegistrant(w http.ResponseWriter, r *http.Request, reg func() *moderation.Moderators) {
+	ms, ok := a.operatorModerators(w, r, reg)
 	if !ok {
 		return
 	}
@@ -163,9 +187,14 @@ func (a *API) addModerator(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, j)
 }
 
-// listModerators: GET /api/moderators → {moderators: [...]} (no tokens).
-func (a *API) listModerators(w http.ResponseWriter, r *http.Request) {
-	ms, ok := a.operatorModerators(w, r)
+// listModerators: GET /api/moderators → {moderators: [...]} (no tokens);
+// GET /api/flaggers → {flaggers: [...]}.
+func (a *API) listModerators(reg func() *moderation.Moderators, key string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { a.listRegistrants(w, r, reg, key) }
+}
+
+func (a *API) listRegistrants(w http.ResponseWriter, r *http.Request, reg func() *moderation.Moderators, key string) {
+	ms, ok := a.operatorModerators(w, r, reg)
 	if !ok {
 		return
 	}
@@ -178,13 +207,17 @@ func (a *API) listModerators(w http.ResponseWriter, r *http.Request) {
 	for _, m := range list {
 		out = append(out, toModeratorJSON(m))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"moderators": out})
+	writeJSON(w, http.StatusOK, map[string]any{key: out})
 }
 
-// revokeModerator: DELETE /api/moderators/{id} → 200 the moderator, its
-// token refused from now on.
-func (a *API) revokeModerator(w http.ResponseWriter, r *http.Request) {
-	ms, ok := a.operatorModerators(w, r)
+// revokeModerator: DELETE /api/moderators/{id} (or /api/flaggers/{id}) →
+// 200 the registrant, its token refused from now on.
+func (a *API) revokeModerator(reg func() *moderation.Moderators) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { a.revokeRegistrant(w, r, reg) }
+}
+
+func (a *API) revokeRegistrant(w http.ResponseWriter, r *http.Request, reg func() *moderation.Moderators) {
+	ms, ok := a.operatorModerators(w, r, reg)
 	if !ok {
 		return
 	}

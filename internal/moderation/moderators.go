@@ -19,8 +19,20 @@ var ErrNotFound = errors.New("moderation: not found")
 // ErrInvalid wraps what is wrong with an input; the message names the field.
 var ErrInvalid = errors.New("moderation: invalid")
 
-// Moderator is a person the operator lets decide cases. Every action
-// later records the moderator who took it by ID.
+// Kind is what the operator registers someone as.
+type Kind string
+
+// The kinds of registrant.
+const (
+	// KindModerator decides cases; every action records the moderator's ID.
+	KindModerator Kind = "moderator"
+	// KindFlagger is a trusted flagger (Art. 22): their notices go to the
+	// trusted lane.
+	KindFlagger Kind = "flagger"
+)
+
+// Moderator is someone the operator registered: a moderator, who decides
+// cases, or a trusted flagger. Every action later records who took it by ID.
 type Moderator struct {
 	ID      string
 	Name    string
@@ -34,15 +46,16 @@ func (m Moderator) Active() bool { return m.Revoked.IsZero() }
 
 // Store keeps moderation's records. store.SQLite implements it.
 type Store interface {
-	// AddModerator stores a new moderator.
-	AddModerator(ctx context.Context, m Moderator) error
-	// Moderators lists every moderator, revoked ones included, oldest first.
-	Moderators(ctx context.Context) ([]Moderator, error)
-	// Moderator returns the moderator with id (ErrNotFound if none).
-	Moderator(ctx context.Context, id string) (Moderator, error)
-	// RevokeModerator marks moderator id revoked at at (once: a second
-	// revocation keeps the first time) and returns the row.
-	RevokeModerator(ctx context.Context, id string, at time.Time) (Moderator, error)
+	// AddModerator stores a new registrant of kind k.
+	AddModerator(ctx context.Context, k Kind, m Moderator) error
+	// Moderators lists every registrant of kind k, revoked ones included,
+	// oldest first.
+	Moderators(ctx context.Context, k Kind) ([]Moderator, error)
+	// Moderator returns the registrant of kind k with id (ErrNotFound if none).
+	Moderator(ctx context.Context, k Kind, id string) (Moderator, error)
+	// RevokeModerator marks registrant id of kind k revoked at at (once: a
+	// second revocation keeps the first time) and returns the row.
+	RevokeModerator(ctx context.Context, k Kind, id string, at time.Time) (Moderator, error)
 }
 
 // Signer signs moderators' tokens and refuses them once revoked
@@ -59,6 +72,9 @@ const ModeratorTTL = auth.OperatorTTL
 // their tokens (token id = moderator id, so revoking one is revoking the
 // other). It keeps no state of its own.
 type Moderators struct {
+	kind   Kind
+	role   auth.Role
+	prefix string
 	st     Store
 	signer Signer
 	now    func() time.Time
@@ -69,7 +85,15 @@ func NewModerators(st Store, signer Signer, now func() time.Time) *Moderators {
 	if now == nil {
 		now = time.Now
 	}
-	return &Moderators{st: st, signer: signer, now: now}
+	return &Moderators{kind: KindModerator, role: auth.RoleModerator, prefix: "mod_", st: st, signer: signer, now: now}
+}
+
+// NewFlaggers returns the trusted flaggers kept in st (role flagger,
+// token id = flagger id). now may be nil.
+func NewFlaggers(st Store, signer Signer, now func() time.Time) *Moderators {
+	ms := NewModerators(st, signer, now)
+	ms.kind, ms.role, ms.prefix = KindFlagger, auth.RoleFlagger, "flg_"
+	return ms
 }
 
 // maxNameLen bounds a moderator's or flagger's name.
@@ -100,29 +124,29 @@ func (ms *Moderators) Add(ctx context.Context, name string) (Moderator, string, 
 		return Moderator{}, "", err
 	}
 	now := ms.now()
-	m := Moderator{ID: "mod_" + randomID(9), Name: name, Created: now.UTC().Truncate(time.Millisecond)}
-	if err := ms.st.AddModerator(ctx, m); err != nil {
-		return Moderator{}, "", fmt.Errorf("moderation: add moderator: %w", err)
+	m := Moderator{ID: ms.prefix + randomID(9), Name: name, Created: now.UTC().Truncate(time.Millisecond)}
+	if err := ms.st.AddModerator(ctx, ms.kind, m); err != nil {
+		return Moderator{}, "", fmt.Errorf("moderation: add %s: %w", ms.kind, err)
 	}
-	tok := ms.signer.Sign(auth.Claims{Role: auth.RoleModerator, ID: m.ID, Name: m.Name, Expires: now.Add(ModeratorTTL).Unix()})
+	tok := ms.signer.Sign(auth.Claims{Role: ms.role, ID: m.ID, Name: m.Name, Expires: now.Add(ModeratorTTL).Unix()})
 	return m, tok, nil
 }
 
 // List returns every moderator, oldest first.
 func (ms *Moderators) List(ctx context.Context) ([]Moderator, error) {
-	return ms.st.Moderators(ctx)
+	return ms.st.Moderators(ctx, ms.kind)
 }
 
 // Get returns moderator id.
 func (ms *Moderators) Get(ctx context.Context, id string) (Moderator, error) {
-	return ms.st.Moderator(ctx, id)
+	return ms.st.Moderator(ctx, ms.kind, id)
 }
 
 // Revoke withdraws moderator id: the row first, then the token, so a
 // crash in between leaves a revoked row whose token Revoke refuses again
 // when called again (it is idempotent).
 func (ms *Moderators) Revoke(ctx context.Context, id string) (Moderator, error) {
-	m, err := ms.st.RevokeModerator(ctx, id, ms.now().UTC().Truncate(time.Millisecond))
+	m, err := ms.st.RevokeModerator(ctx, ms.kind, id, ms.now().UTC().Truncate(time.Millisecond))
 	if err != nil {
 		return m, err
 	}

@@ -56,7 +56,20 @@ type Notice struct {
 	Received time.Time `json:"received"`
 	// State is the notice's case state: "open" until decided.
 	State string `json:"state"`
+	// Lane is the case's lane: LaneTrusted for a trusted flagger's notice,
+	// LaneNotices otherwise.
+	Lane string `json:"lane"`
+	// Flagger is the trusted flagger who sent it ("" for anyone else).
+	Flagger string `json:"flagger,omitempty"`
+	// SourceType is the statement's source_type for decisions on it.
+	SourceType string `json:"source_type"`
 }
+
+// Lanes of cases.
+const (
+	LaneTrusted = "trusted"
+	LaneNotices = "notices"
+)
 
 // Case states a notifier sees.
 const StateOpen = "open"
@@ -204,11 +217,16 @@ func hashSecret(s string) []byte {
 }
 
 // Submit checks n and stores it; it returns the stored notice and the
-// secret that shows it (only its hash is kept). It returns only once the
-// notice is durable.
-func (ns *Notices) Submit(ctx context.Context, n Notice) (Notice, string, error) {
+// secret that shows it (only its hash is kept). flagger is the trusted
+// flagger who sent it, verified by the caller ("" for anyone else). It
+// returns only once the notice is durable.
+func (ns *Notices) Submit(ctx context.Context, n Notice, flagger string) (Notice, string, error) {
 	if err := n.Check(); err != nil {
 		return Notice{}, "", err
+	}
+	n.Lane, n.Flagger, n.SourceType = LaneNotices, "", dsa.SourceArticle16
+	if flagger != "" {
+		n.Lane, n.Flagger, n.SourceType = LaneTrusted, flagger, dsa.SourceTrustedFlagger
 	}
 	n.ID = "ntc_" + randomID(9)
 	n.Received = ns.now().UTC().Truncate(time.Millisecond)

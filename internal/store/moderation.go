@@ -13,9 +13,18 @@ import (
 
 var _ moderation.Store = (*SQLite)(nil)
 
-// AddModerator stores a new moderator.
-func (s *SQLite) AddModerator(ctx context.Context, m moderation.Moderator) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO moderators (id, name, created_at) VALUES (?, ?, ?)`,
+// registrants names the table of registrants of kind k (a fixed name, never
+// from input).
+func registrants(k moderation.Kind) string {
+	if k == moderation.KindFlagger {
+		return "flaggers"
+	}
+	return "moderators"
+}
+
+// AddModerator stores a new registrant of kind k.
+func (s *SQLite) AddModerator(ctx context.Context, k moderation.Kind, m moderation.Moderator) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO `+registrants(k)+` (id, name, created_at) VALUES (?, ?, ?)`,
 		m.ID, m.Name, m.Created.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("store: add moderator: %w", err)
@@ -24,8 +33,8 @@ func (s *SQLite) AddModerator(ctx context.Context, m moderation.Moderator) error
 }
 
 // Moderators lists every moderator, oldest first.
-func (s *SQLite) Moderators(ctx context.Context) ([]moderation.Moderator, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, name, created_at, revoked_at FROM moderators ORDER BY created_at, id`)
+func (s *SQLite) Moderators(ctx context.Context, k moderation.Kind) ([]moderation.Moderator, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, created_at, revoked_at FROM `+registrants(k)+` ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: moderators: %w", err)
 	}
@@ -42,14 +51,14 @@ func (s *SQLite) Moderators(ctx context.Context) ([]moderation.Moderator, error)
 }
 
 // Moderator returns moderator id, or moderation.ErrNotFound.
-func (s *SQLite) Moderator(ctx context.Context, id string) (moderation.Moderator, error) {
-	return scanModerator(s.db.QueryRowContext(ctx, `SELECT id, name, created_at, revoked_at FROM moderators WHERE id = ?`, id))
+func (s *SQLite) Moderator(ctx context.Context, k moderation.Kind, id string) (moderation.Moderator, error) {
+	return scanModerator(s.db.QueryRowContext(ctx, `SELECT id, name, created_at, revoked_at FROM `+registrants(k)+` WHERE id = ?`, id))
 }
 
 // RevokeModerator marks moderator id revoked at at, unless it already is,
 // and returns the row.
-func (s *SQLite) RevokeModerator(ctx context.Context, id string, at time.Time) (moderation.Moderator, error) {
-	return scanModerator(s.db.QueryRowContext(ctx, `UPDATE moderators
+func (s *SQLite) RevokeModerator(ctx context.Context, k moderation.Kind, id string, at time.Time) (moderation.Moderator, error) {
+	return scanModerator(s.db.QueryRowContext(ctx, `UPDATE `+registrants(k)+`
 		SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END
 		WHERE id = ? RETURNING id, name, created_at, revoked_at`, at.UnixMilli(), id))
 }

@@ -91,6 +91,12 @@ CREATE TABLE moderators (
 	created_at INTEGER NOT NULL,
 	revoked_at INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE flaggers (
+	id TEXT PRIMARY KEY,
+	name TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	revoked_at INTEGER NOT NULL DEFAULT 0
+);
 CREATE TABLE notices (
 	id TEXT PRIMARY KEY,
 	space_id TEXT NOT NULL,
