@@ -149,6 +149,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 			Moderators: moderation.NewModerators(a.store, signer, nil),
 			Flaggers:   moderation.NewFlaggers(a.store, signer, nil),
 			Notices:    moderation.NewNotices(a.store, nil),
+			Cases:      moderation.NewCases(a.store, nil),
 			Conns:      func() (int, int, uint64) { return a.ln.Open(), a.ln.Max(), a.ln.Rejected() },
 		}, log)
 	var handler http.Handler = api

@@ -354,3 +354,87 @@ func TestFlaggerNoticeTrustedLane(t *testing.T) {
 		t.Errorf("withdrawn flagger's notice: %d, want 401", st)
 	}
 }
+
+type caseDoc struct {
+	ID       string  `json:"id"`
+	Lane     string  `json:"lane"`
+	State    string  `json:"state"`
+	Space    string  `json:"space"`
+	Deadline string  `json:"deadline"`
+	Assignee *string `json:"assignee"`
+	Notice   struct {
+		Explanation string `json:"explanation"`
+	} `json:"notice"`
+}
+
+// TestCases: each notice opens a case in its lane; moderators list them
+// by lane and state, read one, and assign it; nobody else may.
+func TestCases(t *testing.T) {
+	n := startNode(t)
+	op := n.operator()
+	sp := n.createSpace(t).Space.ID
+	var ada, grace, f moderatorDoc
+	n.api(t, "POST", "/api/moderators", op, map[string]any{"name": "Ada"}, &ada)
+	n.api(t, "POST", "/api/moderators", op, map[string]any{"name": "Grace"}, &grace)
+	n.api(t, "POST", "/api/flaggers", op, map[string]any{"name": "Hotline"}, &f)
+	post := func(src, token string) string {
+		cl := clientFrom(src)
+		defer cl.CloseIdleConnections()
+		b, _ := json.Marshal(goodNotice(sp))
+		st, body, _ := n.rawVia(t, cl, "POST", "/api/notices", token, "application/json", b)
+		if st != http.StatusCreated {
+			t.Fatalf("notice: %d %s", st, body)
+		}
+		var got struct{ ID string }
+		json.Unmarshal([]byte(body), &got)
+		return got.ID
+	}
+	plain, trusted := post("127.0.70.1", ""), post("127.0.71.1", f.Token)
+
+	var all struct{ Cases []caseDoc }
+	if st := n.api(t, "GET", "/api/moderation/cases", ada.Token, nil, &all); st != http.StatusOK || len(all.Cases) != 2 {
+		t.Fatalf("cases: %d %+v", st, all)
+	}
+	var tl struct{ Cases []caseDoc }
+	n.api(t, "GET", "/api/moderation/cases?lane=trusted&state=open", ada.Token, nil, &tl)
+	if len(tl.Cases) != 1 || tl.Cases[0].ID != trusted || tl.Cases[0].Lane != "trusted" || tl.Cases[0].State != "open" || tl.Cases[0].Space != sp {
+		t.Errorf("trusted lane: %+v", tl.Cases)
+	}
+	var nl struct{ Cases []caseDoc }
+	n.api(t, "GET", "/api/moderation/cases?lane=notices", ada.Token, nil, &nl)
+	if len(nl.Cases) != 1 || nl.Cases[0].ID != plain {
+		t.Errorf("notices lane: %+v", nl.Cases)
+	}
+	if st, body, _ := n.raw(t, "GET", "/api/moderation/cases?lane=fast", ada.Token, "", nil); st != http.StatusBadRequest || !strings.Contains(body, "lane") {
+		t.Errorf("unknown lane: %d %s", st, body)
+	}
+	for name, tok := range map[string]string{"operator": op, "flagger": f.Token, "anonymous": ""} {
+		if st := n.api(t, "GET", "/api/moderation/cases", tok, nil, nil); st != http.StatusForbidden && st != http.StatusUnauthorized {
+			t.Errorf("%s lists cases: %d, want 401/403", name, st)
+		}
+	}
+
+	var c caseDoc
+	if st := n.api(t, "GET", "/api/moderation/cases/"+plain, grace.Token, nil, &c); st != http.StatusOK || c.Assignee != nil || c.Notice.Explanation == "" || c.Deadline == "" {
+		t.Fatalf("case: %d %+v", st, c)
+	}
+	if st := n.api(t, "GET", "/api/moderation/cases/ntc_nope", grace.Token, nil, nil); st != http.StatusNotFound {
+		t.Errorf("unknown case: %d, want 404", st)
+	}
+	if st := n.api(t, "POST", "/api/moderation/cases/"+plain+"/assign", ada.Token, nil, &c); st != http.StatusOK || c.Assignee == nil || *c.Assignee != ada.ID {
+		t.Fatalf("assign to self: %d %+v", st, c)
+	}
+	if st := n.api(t, "POST", "/api/moderation/cases/"+plain+"/assign", ada.Token, map[string]any{"assignee": grace.ID}, &c); st != http.StatusOK || *c.Assignee != grace.ID {
+		t.Fatalf("assign to Grace: %d %+v", st, c)
+	}
+	if st := n.api(t, "POST", "/api/moderation/cases/"+plain+"/assign", ada.Token, map[string]any{"assignee": f.ID}, nil); st != http.StatusBadRequest {
+		t.Errorf("assign to a flagger: %d, want 400", st)
+	}
+	n.api(t, "DELETE", "/api/moderators/"+ada.ID, op, nil, nil)
+	if st := n.api(t, "GET", "/api/moderation/cases", ada.Token, nil, nil); st != http.StatusUnauthorized {
+		t.Errorf("withdrawn moderator lists cases: %d, want 401", st)
+	}
+	if st := n.api(t, "POST", "/api/moderation/cases/"+plain+"/assign", grace.Token, map[string]any{"assignee": ada.ID}, nil); st != http.StatusBadRequest {
+		t.Errorf("assign to a withdrawn moderator: %d, want 400", st)
+	}
+}

@@ -50,6 +50,8 @@ type Options struct {
 	Flaggers *moderation.Moderators
 	// Notices receives Art. 16 notices (moderation.go).
 	Notices *moderation.Notices
+	// Cases lets moderators see and take cases (moderation.go).
+	Cases *moderation.Cases
 }
 
 // Services are the parts of live the API calls.

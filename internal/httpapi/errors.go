@@ -58,6 +58,7 @@ var statusTable = []struct {
 	{ingest.ErrClosed, http.StatusServiceUnavailable, "shutting_down"},
 	{moderation.ErrNotFound, http.StatusNotFound, "not_found"},
 	{moderation.ErrInvalid, http.StatusBadRequest, "invalid"},
+	{moderation.ErrConflict, http.StatusConflict, "conflict"},
 }
 
 // classify returns the status, code and public message for err.

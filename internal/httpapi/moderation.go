@@ -21,6 +21,9 @@ func (a *API) moderationRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/flaggers", a.listModerators(flaggers, "flaggers"))
 	m.HandleFunc("DELETE /api/flaggers/{id}", a.revokeModerator(flaggers))
 	m.HandleFunc("GET /api/moderation/me", a.moderatorMe)
+	m.HandleFunc("GET /api/moderation/cases", a.listCases)
+	m.HandleFunc("GET /api/moderation/cases/{id}", a.getCase)
+	m.HandleFunc("POST /api/moderation/cases/{id}/assign", a.assignCase)
 	m.HandleFunc("POST /api/notices", a.postNotice)
 	m.HandleFunc("GET /api/notices/{id}", a.getNotice)
 }
@@ -241,4 +244,114 @@ func (a *API) moderator(w http.ResponseWriter, r *http.Request) (string, bool) {
 		return "", false
 	}
 	return c.ID, true
+}
+
+// caseJSON is a case as moderators see it.
+type caseJSON struct {
+	ID         string            `json:"id"`
+	Lane       string            `json:"lane"`
+	State      string            `json:"state"`
+	Space      string            `json:"space"`
+	Received   time.Time         `json:"received"`
+	AgeSeconds int64             `json:"age_seconds"`
+	Deadline   time.Time         `json:"deadline"`
+	Overdue    bool              `json:"overdue"`
+	Assignee   *string           `json:"assignee"`
+	AssignedAt *time.Time        `json:"assigned_at"`
+	Notice     moderation.Notice `json:"notice"`
+}
+
+func toCaseJSON(c moderation.Case, now time.Time) caseJSON {
+	j := caseJSON{ID: c.Notice.ID, Lane: c.Notice.Lane, State: c.Notice.State, Space: c.Notice.Space,
+		Received: c.Notice.Received, AgeSeconds: int64(now.Sub(c.Notice.Received) / time.Second),
+		Deadline: c.Deadline(), Overdue: now.After(c.Deadline()), Notice: c.Notice}
+	if c.Assignee != "" {
+		who, at := c.Assignee, c.AssignedAt
+		j.Assignee, j.AssignedAt = &who, &at
+	}
+	return j
+}
+
+// moderatorCases authorizes a moderator and returns the cases and their id.
+func (a *API) moderatorCases(w http.ResponseWriter, r *http.Request) (*moderation.Cases, string, bool) {
+	id, ok := a.moderator(w, r)
+	if !ok {
+		return nil, "", false
+	}
+	if a.opts.Cases == nil {
+		a.fail(w, r, errNoModeration)
+		return nil, "", false
+	}
+	return a.opts.Cases, id, true
+}
+
+// listCases: GET /api/moderation/cases?lane=trusted|notices&state=open
+// (moderator) → {cases: [...]}, oldest first.
+func (a *API) listCases(w http.ResponseWriter, r *http.Request) {
+	cs, _, ok := a.moderatorCases(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	list, err := cs.List(r.Context(), q.Get("lane"), q.Get("state"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	now := time.Now()
+	out := make([]caseJSON, 0, len(list))
+	for _, c := range list {
+		out = append(out, toCaseJSON(c, now))
+	}
+	w.Header().Set("Cache-Control", "private, no-store")
+	writeJSON(w, http.StatusOK, map[string]any{"cases": out})
+}
+
+// getCase: GET /api/moderation/cases/{id} (moderator) → the case.
+func (a *API) getCase(w http.ResponseWriter, r *http.Request) {
+	cs, _, ok := a.moderatorCases(w, r)
+	if !ok {
+		return
+	}
+	c, err := cs.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "private, no-store")
+	writeJSON(w, http.StatusOK, toCaseJSON(c, time.Now()))
+}
+
+// assignCase: POST /api/moderation/cases/{id}/assign (moderator), body
+// {assignee?: moderator id; default the caller} → the case; 409 when it is
+// no longer open, 400 when the assignee is not an active moderator.
+func (a *API) assignCase(w http.ResponseWriter, r *http.Request) {
+	cs, me, ok := a.moderatorCases(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Assignee string `json:"assignee"`
+	}
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &req); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	who := me
+	if req.Assignee != "" && req.Assignee != me {
+		m, err := a.opts.Moderators.Get(r.Context(), req.Assignee)
+		if err != nil || !m.Active() {
+			a.fail(w, r, newError(http.StatusBadRequest, "invalid", "assignee: not an active moderator"))
+			return
+		}
+		who = m.ID
+	}
+	c, err := cs.Assign(r.Context(), r.PathValue("id"), who)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toCaseJSON(c, time.Now()))
 }

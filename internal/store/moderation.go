@@ -90,8 +90,8 @@ func (s *SQLite) AddNotice(ctx context.Context, n moderation.Notice, secretHash 
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO notices (id, space_id, secret_hash, received_at, body) VALUES (?, ?, ?, ?, ?)`,
-		n.ID, n.Space, secretHash, n.Received.UnixMilli(), string(body)); err != nil {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO notices (id, space_id, secret_hash, received_at, body, lane, state) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		n.ID, n.Space, secretHash, n.Received.UnixMilli(), string(body), n.Lane, n.State); err != nil {
 		return fmt.Errorf("store: add notice: %w", err)
 	}
 	return nil
@@ -100,9 +100,9 @@ func (s *SQLite) AddNotice(ctx context.Context, n moderation.Notice, secretHash 
 // Notice returns notice id and its secret's hash, or moderation.ErrNotFound.
 func (s *SQLite) Notice(ctx context.Context, id string) (moderation.Notice, []byte, error) {
 	var n moderation.Notice
-	var body string
+	var body, state string
 	var h []byte
-	err := s.db.QueryRowContext(ctx, `SELECT body, secret_hash FROM notices WHERE id = ?`, id).Scan(&body, &h)
+	err := s.db.QueryRowContext(ctx, `SELECT body, secret_hash, state FROM notices WHERE id = ?`, id).Scan(&body, &h, &state)
 	if errors.Is(err, sql.ErrNoRows) {
 		return n, nil, moderation.ErrNotFound
 	}
@@ -112,5 +112,65 @@ func (s *SQLite) Notice(ctx context.Context, id string) (moderation.Notice, []by
 	if err := json.Unmarshal([]byte(body), &n); err != nil {
 		return n, nil, fmt.Errorf("store: notice %s: %w", id, err)
 	}
+	n.State = state
 	return n, h, nil
+}
+
+var _ moderation.CaseStore = (*SQLite)(nil)
+
+const caseColumns = `body, state, assignee, assigned_at`
+
+func scanCase(r scanner) (moderation.Case, error) {
+	var c moderation.Case
+	var body, state string
+	var at int64
+	err := r.Scan(&body, &state, &c.Assignee, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, moderation.ErrNotFound
+	}
+	if err != nil {
+		return c, fmt.Errorf("store: case: %w", err)
+	}
+	if err := json.Unmarshal([]byte(body), &c.Notice); err != nil {
+		return c, fmt.Errorf("store: case: %w", err)
+	}
+	c.Notice.State = state
+	c.AssignedAt = fromUnix(at)
+	return c, nil
+}
+
+// Cases lists cases oldest first, by lane and state ("" = any).
+func (s *SQLite) Cases(ctx context.Context, lane, state string) ([]moderation.Case, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+caseColumns+` FROM notices
+		WHERE (? = '' OR lane = ?) AND (? = '' OR state = ?) ORDER BY received_at, id`, lane, lane, state, state)
+	if err != nil {
+		return nil, fmt.Errorf("store: cases: %w", err)
+	}
+	defer rows.Close()
+	var out []moderation.Case
+	for rows.Next() {
+		c, err := scanCase(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Case returns case id, or moderation.ErrNotFound.
+func (s *SQLite) Case(ctx context.Context, id string) (moderation.Case, error) {
+	return scanCase(s.db.QueryRowContext(ctx, `SELECT `+caseColumns+` FROM notices WHERE id = ?`, id))
+}
+
+// AssignCase assigns case id to moderator if it is still open.
+func (s *SQLite) AssignCase(ctx context.Context, id, moderator string, at time.Time) (moderation.Case, error) {
+	c, err := scanCase(s.db.QueryRowContext(ctx, `UPDATE notices SET assignee = ?, assigned_at = ?
+		WHERE id = ? AND state = 'open' RETURNING `+caseColumns, moderator, unix(at), id))
+	if errors.Is(err, moderation.ErrNotFound) {
+		if _, err2 := s.Case(ctx, id); err2 == nil {
+			return c, fmt.Errorf("%w: case %s is not open", moderation.ErrConflict, id)
+		}
+	}
+	return c, err
 }

@@ -102,8 +102,13 @@ CREATE TABLE notices (
 	space_id TEXT NOT NULL,
 	secret_hash BLOB NOT NULL,
 	received_at INTEGER NOT NULL,
-	body TEXT NOT NULL
+	body TEXT NOT NULL,
+	lane TEXT NOT NULL,
+	state TEXT NOT NULL,
+	assignee TEXT NOT NULL DEFAULT '',
+	assigned_at INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX notices_lane_state ON notices(lane, state, received_at);
 CREATE INDEX notices_space ON notices(space_id);
 `}
 
