@@ -126,6 +126,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	// What moderation has put in force per space, and the views it
 	// makes: read by the replay server, the live streams and join.
 	var policies policy.Source = policy.Static{}
+	modLog := moderation.NewLog(a.store, nil)
 	st := a.store
 	replay := record.NewServer(recStore, httpapi.ReplayPolicy(a.access, a.creds), func(id string) bool {
 		sp, err := st.Space(context.Background(), id)
@@ -148,8 +149,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 			PublicURL: cfg.PublicURL, AdmitRate: cfg.Admission.AdmitRate, Credentials: a.creds,
 			Moderators: moderation.NewModerators(a.store, signer, nil),
 			Flaggers:   moderation.NewFlaggers(a.store, signer, nil),
-			Notices:    moderation.NewNotices(a.store, nil),
-			Cases:      moderation.NewCases(a.store, nil),
+			Notices:    moderation.NewNotices(a.store, modLog, nil),
+			Cases:      moderation.NewCases(a.store, modLog, nil),
 			Conns:      func() (int, int, uint64) { return a.ln.Open(), a.ln.Max(), a.ln.Rejected() },
 		}, log)
 	var handler http.Handler = api

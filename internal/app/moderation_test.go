@@ -1,12 +1,15 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/podium-live/podium/internal/moderation"
 )
 
 type moderatorDoc struct {
@@ -429,6 +432,10 @@ func TestCases(t *testing.T) {
 	}
 	if st := n.api(t, "POST", "/api/moderation/cases/"+plain+"/assign", ada.Token, map[string]any{"assignee": f.ID}, nil); st != http.StatusBadRequest {
 		t.Errorf("assign to a flagger: %d, want 400", st)
+	}
+	// Two notices and two assignments, each in the hash-chained log.
+	if got, err := moderation.NewLog(n.store, nil).Verify(context.Background()); err != nil || got != 4 {
+		t.Errorf("moderation log: %d rows, %v; want 4 verified", got, err)
 	}
 	n.api(t, "DELETE", "/api/moderators/"+ada.ID, op, nil, nil)
 	if st := n.api(t, "GET", "/api/moderation/cases", ada.Token, nil, nil); st != http.StatusUnauthorized {

@@ -348,7 +348,7 @@ func (a *API) assignCase(w http.ResponseWriter, r *http.Request) {
 		}
 		who = m.ID
 	}
-	c, err := cs.Assign(r.Context(), r.PathValue("id"), who)
+	c, err := cs.Assign(r.Context(), r.PathValue("id"), who, me)
 	if err != nil {
 		a.fail(w, r, err)
 		return

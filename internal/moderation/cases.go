@@ -46,15 +46,17 @@ type CaseStore interface {
 // Cases lets moderators see and take cases.
 type Cases struct {
 	st  CaseStore
+	log *Log
 	now func() time.Time
 }
 
-// NewCases returns the cases kept in st. now may be nil.
-func NewCases(st CaseStore, now func() time.Time) *Cases {
+// NewCases returns the cases kept in st, their changes recorded in log.
+// now may be nil.
+func NewCases(st CaseStore, log *Log, now func() time.Time) *Cases {
 	if now == nil {
 		now = time.Now
 	}
-	return &Cases{st: st, now: now}
+	return &Cases{st: st, log: log, now: now}
 }
 
 // List lists cases by lane and state ("" = any).
@@ -75,10 +77,17 @@ func (cs *Cases) List(ctx context.Context, lane, state string) ([]Case, error) {
 // Get returns case id.
 func (cs *Cases) Get(ctx context.Context, id string) (Case, error) { return cs.st.Case(ctx, id) }
 
-// Assign gives open case id to moderator (who may take it from another).
-func (cs *Cases) Assign(ctx context.Context, id, moderator string) (Case, error) {
+// Assign gives open case id to moderator; by is the moderator who did it.
+func (cs *Cases) Assign(ctx context.Context, id, moderator, by string) (Case, error) {
 	if moderator == "" {
 		return Case{}, fmt.Errorf("%w: assignee is required", ErrInvalid)
 	}
-	return cs.st.AssignCase(ctx, id, moderator, cs.now().UTC().Truncate(time.Millisecond))
+	c, err := cs.st.AssignCase(ctx, id, moderator, cs.now().UTC().Truncate(time.Millisecond))
+	if err != nil {
+		return c, err
+	}
+	if err := cs.log.Append(ctx, EventAssign, by, id, map[string]string{"assignee": moderator}); err != nil {
+		return c, fmt.Errorf("moderation: log assignment: %w", err)
+	}
+	return c, nil
 }

@@ -200,15 +200,17 @@ type NoticeStore interface {
 // Notices receives notices and shows them to their notifiers.
 type Notices struct {
 	st  NoticeStore
+	log *Log
 	now func() time.Time
 }
 
-// NewNotices returns the notices kept in st. now may be nil.
-func NewNotices(st NoticeStore, now func() time.Time) *Notices {
+// NewNotices returns the notices kept in st, each recorded in log. now
+// may be nil.
+func NewNotices(st NoticeStore, log *Log, now func() time.Time) *Notices {
 	if now == nil {
 		now = time.Now
 	}
-	return &Notices{st: st, now: now}
+	return &Notices{st: st, log: log, now: now}
 }
 
 func hashSecret(s string) []byte {
@@ -234,6 +236,13 @@ func (ns *Notices) Submit(ctx context.Context, n Notice, flagger string) (Notice
 	secret := randomID(24)
 	if err := ns.st.AddNotice(ctx, n, hashSecret(secret)); err != nil {
 		return Notice{}, "", fmt.Errorf("moderation: store notice: %w", err)
+	}
+	// The log holds no personal data: not the notifier's name or email,
+	// nor the explanation's text.
+	if err := ns.log.Append(ctx, EventNotice, n.Flagger, n.ID, map[string]any{
+		"space": n.Space, "lane": n.Lane, "category": n.Category, "items": n.Items, "territories": n.Territories,
+	}); err != nil {
+		return Notice{}, "", fmt.Errorf("moderation: log notice: %w", err)
 	}
 	return n, secret, nil
 }

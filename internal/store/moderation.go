@@ -174,3 +174,57 @@ func (s *SQLite) AssignCase(ctx context.Context, id, moderator string, at time.T
 	}
 	return c, err
 }
+
+var _ moderation.LogStore = (*SQLite)(nil)
+
+// AppendEvent appends the row seal makes from the last one, in one
+// transaction (two appenders never chain to the same row: the second
+// insert of a sequence number fails on the primary key).
+func (s *SQLite) AppendEvent(ctx context.Context, seal func(lastSeq int64, lastHash []byte) (moderation.LoggedEvent, error)) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: append event: %w", err)
+	}
+	defer tx.Rollback()
+	var seq int64
+	var hash []byte
+	err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM moderation_log ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: append event: %w", err)
+	}
+	e, err := seal(seq, hash)
+	if err != nil {
+		return err
+	}
+	if e.Prev == nil {
+		e.Prev = []byte{}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO moderation_log (seq, body, prev_hash, hash) VALUES (?, ?, ?, ?)`,
+		e.Seq, string(e.Body), e.Prev, e.Hash); err != nil {
+		return fmt.Errorf("store: append event: %w", err)
+	}
+	return tx.Commit()
+}
+
+// Events returns the moderation log in sequence order.
+func (s *SQLite) Events(ctx context.Context) ([]moderation.LoggedEvent, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, body, prev_hash, hash FROM moderation_log ORDER BY seq`)
+	if err != nil {
+		return nil, fmt.Errorf("store: events: %w", err)
+	}
+	defer rows.Close()
+	var out []moderation.LoggedEvent
+	for rows.Next() {
+		var e moderation.LoggedEvent
+		var body string
+		if err := rows.Scan(&e.Seq, &body, &e.Prev, &e.Hash); err != nil {
+			return nil, fmt.Errorf("store: events: %w", err)
+		}
+		e.Body = []byte(body)
+		if len(e.Prev) == 0 {
+			e.Prev = nil
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

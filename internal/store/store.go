@@ -109,6 +109,12 @@ CREATE TABLE notices (
 	assigned_at INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX notices_lane_state ON notices(lane, state, received_at);
+CREATE TABLE moderation_log (
+	seq INTEGER PRIMARY KEY,
+	body TEXT NOT NULL,
+	prev_hash BLOB NOT NULL,
+	hash BLOB NOT NULL
+);
 CREATE INDEX notices_space ON notices(space_id);
 `}
 
