@@ -37,10 +37,12 @@ import (
 
 // App is one running podium node.
 type App struct {
-	cfg    config.Config
-	log    *slog.Logger
-	store  *store.SQLite
-	engine *ingest.Engine
+	cfg config.Config
+	// policies owns the moderation restrictions in force (policy.Source).
+	policies *moderation.Policies
+	log      *slog.Logger
+	store    *store.SQLite
+	engine   *ingest.Engine
 	// The three parts of live: who may do what, the spaces, the spaces
 	// open here (venues) and the recordings.
 	access  *live.Access
@@ -125,7 +127,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.access = live.NewAccess(a.store, signer)
 	// What moderation has put in force per space, and the views it
 	// makes: read by the replay server, the live streams and join.
-	var policies policy.Source = policy.Static{}
+	if a.policies, err = moderation.NewPolicies(ctx, a.store, policy.Strictest, nil); err != nil {
+		return nil, err
+	}
+	var policies policy.Source = a.policies
 	modLog := moderation.NewLog(a.store, nil)
 	st := a.store
 	replay := record.NewServer(recStore, httpapi.ReplayPolicy(a.access, a.creds), func(id string) bool {
@@ -317,6 +322,7 @@ func (a *App) Run(ctx context.Context) error {
 	background := func(f func(context.Context)) { wg.Go(func() { f(bgCtx) }) }
 	background(func(ctx context.Context) { fail(a.hls.Run(ctx)) }) // heartbeat: bounds how long a blocked playlist request waits on a stalled stream
 	background(a.retention)
+	background(func(ctx context.Context) { fail(a.policies.Run(ctx)) }) // rebuilds the policies when a restriction lapses
 	if a.adm.Manager != nil {
 		background(func(ctx context.Context) { a.adm.Manager.Run(ctx) })
 	}

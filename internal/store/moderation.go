@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/podium-live/podium/internal/moderation"
+	"github.com/podium-live/podium/internal/policy"
 )
 
 var _ moderation.Store = (*SQLite)(nil)
@@ -225,6 +226,42 @@ func (s *SQLite) Events(ctx context.Context) ([]moderation.LoggedEvent, error) {
 			e.Prev = nil
 		}
 		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+var _ moderation.RestrictionStore = (*SQLite)(nil)
+
+// AddRestriction stores restriction r on space.
+func (s *SQLite) AddRestriction(ctx context.Context, space string, r policy.Restriction) error {
+	body, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO restrictions (id, space_id, body) VALUES (?, ?, ?)`, r.ID, space, string(body)); err != nil {
+		return fmt.Errorf("store: add restriction: %w", err)
+	}
+	return nil
+}
+
+// Restrictions returns the restrictions not reversed, by space.
+func (s *SQLite) Restrictions(ctx context.Context) (map[string][]policy.Restriction, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT space_id, body FROM restrictions WHERE reversed_at = 0 ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: restrictions: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]policy.Restriction{}
+	for rows.Next() {
+		var space, body string
+		if err := rows.Scan(&space, &body); err != nil {
+			return nil, fmt.Errorf("store: restrictions: %w", err)
+		}
+		var r policy.Restriction
+		if err := json.Unmarshal([]byte(body), &r); err != nil {
+			return nil, fmt.Errorf("store: restriction: %w", err)
+		}
+		out[space] = append(out[space], r)
 	}
 	return out, rows.Err()
 }

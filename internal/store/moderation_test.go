@@ -5,8 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/podium-live/podium/internal/moderation"
+	"github.com/podium-live/podium/internal/policy"
 )
 
 // TestModerationLogVerify: the hash chain verifies as written and finds
@@ -46,5 +48,60 @@ func TestModerationLogVerify(t *testing.T) {
 	exec(`DELETE FROM moderation_log WHERE seq = 3`)
 	if _, err := log.Verify(ctx); err == nil || !strings.Contains(err.Error(), "row 3") {
 		t.Errorf("Verify after row 3 was deleted: %v, want an error naming row 3", err)
+	}
+}
+
+// TestPoliciesFromStore: moderation.Policies builds each space's policy
+// from the stored restrictions at start, on Reload, and again when one
+// lapses (its Run goroutine), and is joined when its context ends.
+func TestPoliciesFromStore(t *testing.T) {
+	ctx := context.Background()
+	st, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "podium.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.AddRestriction(ctx, "sp_a", policy.Restriction{ID: "puid-1", Kind: policy.WithholdRange,
+		From: time.Second, To: 5 * time.Second, Territories: []policy.Territory{"DE"}, Text: "Withheld in DE"}); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := moderation.NewPolicies(ctx, st, policy.Strictest, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps.Policy("sp_b") != nil {
+		t.Error("a space without restrictions has a policy")
+	}
+	pa := ps.Policy("sp_a")
+	if pa == nil || pa.For("DE").ID == policy.None || pa.For("FR").ID != policy.None {
+		t.Fatalf("sp_a: %+v", pa)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- ps.Run(runCtx) }()
+	// A label lapsing soon: in force after Reload, gone after it lapses.
+	until := time.Now().Add(300 * time.Millisecond)
+	if err := st.AddRestriction(ctx, "sp_b", policy.Restriction{ID: "puid-2", Kind: policy.Label, Until: until, Text: "Disputed"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ps.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if time.Now().Before(until) && ps.Policy("sp_b") == nil {
+		t.Error("sp_b's label not in force after Reload")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for ps.Policy("sp_b") != nil && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if ps.Policy("sp_b") != nil {
+		t.Error("sp_b's label still in force 10 s after it lapsed")
+	}
+	if ps.Policy("sp_a") == nil {
+		t.Error("sp_a's restriction lost in the rebuild")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
 	}
 }

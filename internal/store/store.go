@@ -109,6 +109,12 @@ CREATE TABLE notices (
 	assigned_at INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX notices_lane_state ON notices(lane, state, received_at);
+CREATE TABLE restrictions (
+	id TEXT PRIMARY KEY,
+	space_id TEXT NOT NULL,
+	body TEXT NOT NULL,
+	reversed_at INTEGER NOT NULL DEFAULT 0
+);
 CREATE TABLE moderation_log (
 	seq INTEGER PRIMARY KEY,
 	body TEXT NOT NULL,
