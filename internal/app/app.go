@@ -28,6 +28,7 @@ import (
 	"github.com/podium-live/podium/internal/httpapi"
 	"github.com/podium-live/podium/internal/ingest"
 	"github.com/podium-live/podium/internal/live"
+	"github.com/podium-live/podium/internal/moderation"
 	"github.com/podium-live/podium/internal/obs"
 	"github.com/podium-live/podium/internal/record"
 	"github.com/podium-live/podium/internal/space"
@@ -37,11 +38,13 @@ import (
 
 // App is one running podium node.
 type App struct {
-	cfg    config.Config
-	log    *slog.Logger
-	store  *store.SQLite
-	engine *ingest.Engine
-	geo    *geo.Resolver // a listener's territory at join
+	cfg config.Config
+	// policies owns the moderation restrictions in force (policy.Source).
+	policies *moderation.Policies
+	log      *slog.Logger
+	store    *store.SQLite
+	engine   *ingest.Engine
+	geo      *geo.Resolver // a listener's territory at join
 	// The three parts of live: who may do what, the spaces, the spaces
 	// open here (venues) and the recordings.
 	access  *live.Access
@@ -126,10 +129,18 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.access = live.NewAccess(a.store, signer)
 	// What moderation has put in force per space, and the views it
 	// makes: read by the replay server, the live streams and join.
-	var policies policy.Source = policy.Static{}
+	unknown, err := policy.ParseUnknownRule(cfg.Geo.UnknownTerritory)
+	if err != nil {
+		return nil, err
+	}
+	if a.policies, err = moderation.NewPolicies(ctx, a.store, unknown, nil); err != nil {
+		return nil, err
+	}
+	var policies policy.Source = a.policies
 	if testPolicies != nil {
 		policies = testPolicies
 	}
+	modLog := moderation.NewLog(a.store, nil)
 	st := a.store
 	if a.geo, err = buildGeo(cfg); err != nil {
 		return nil, err
@@ -155,7 +166,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Policies: policies, Territories: a.geo},
 		a.hls, pages{}, adm, httpapi.Options{
 			PublicURL: cfg.PublicURL, AdmitRate: cfg.Admission.AdmitRate, Credentials: a.creds,
-			Conns: func() (int, int, uint64) { return a.ln.Open(), a.ln.Max(), a.ln.Rejected() },
+			Moderators: moderation.NewModerators(a.store, signer, nil),
+			Flaggers:   moderation.NewFlaggers(a.store, signer, nil),
+			Notices:    moderation.NewNotices(a.store, modLog, nil),
+			Cases:      moderation.NewCases(a.store, modLog, nil),
+			Conns:      func() (int, int, uint64) { return a.ln.Open(), a.ln.Max(), a.ln.Rejected() },
 		}, log)
 	var handler http.Handler = api
 	if adm.Manager != nil {
@@ -321,6 +336,7 @@ func (a *App) Run(ctx context.Context) error {
 	background := func(f func(context.Context)) { wg.Go(func() { f(bgCtx) }) }
 	background(func(ctx context.Context) { fail(a.hls.Run(ctx)) }) // heartbeat: bounds how long a blocked playlist request waits on a stalled stream
 	background(a.retention)
+	background(func(ctx context.Context) { fail(a.policies.Run(ctx)) }) // rebuilds the policies when a restriction lapses
 	if a.adm.Manager != nil {
 		background(func(ctx context.Context) { a.adm.Manager.Run(ctx) })
 	}

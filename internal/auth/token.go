@@ -33,6 +33,12 @@ const (
 	RoleSpeaker  Role = "speaker"
 	// RolePreview only reads one space's replay (short-lived, for URLs).
 	RolePreview Role = "preview"
+	// RoleModerator decides moderation cases; its token id is the
+	// moderator's id (revoking the moderator revokes it).
+	RoleModerator Role = "moderator"
+	// RoleFlagger is a trusted flagger's (Art. 22): it only sends notices,
+	// which go to the trusted lane. Its token id is the flagger's id.
+	RoleFlagger Role = "flagger"
 )
 
 // Errors returned by Verify. All of them mean "not authenticated".
@@ -205,7 +211,7 @@ func (s *Signer) Verify(token string) (Claims, error) {
 		return Claims{}, ErrMalformed
 	}
 	switch c.Role {
-	case RoleOperator, RoleHost, RoleSpeaker, RolePreview:
+	case RoleOperator, RoleHost, RoleSpeaker, RolePreview, RoleModerator, RoleFlagger:
 	default:
 		return Claims{}, ErrMalformed
 	}

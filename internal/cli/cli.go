@@ -25,6 +25,8 @@ Usage:
   podium demo  [flags]   same, plus a live demo space with two synthetic speakers
   podium recordings list|delete      list or delete recordings on a running node
   podium token rotate|revoke|host    rotate the signing key, revoke a token, new host link
+  podium moderators add|list|revoke  register, list or withdraw moderators
+  podium flaggers add|list|revoke    the same for trusted flaggers
   podium loadtest SCENARIO [flags]   measure a node (loopback targets only)
   podium version
 
@@ -54,6 +56,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = runRecordings(ctx, args[1:], stdout, stderr)
 	case "token":
 		err = runToken(ctx, args[1:], stdout, stderr)
+	case "moderators":
+		err = runModerators(ctx, args[1:], stdout, stderr)
+	case "flaggers":
+		err = runFlaggers(ctx, args[1:], stdout, stderr)
 	case "loadtest":
 		err = runLoadtest(ctx, args[1:], stdout, stderr)
 	case "version":

@@ -17,6 +17,7 @@ import (
 	"github.com/podium-live/podium/internal/auth"
 	"github.com/podium-live/podium/internal/ingest"
 	"github.com/podium-live/podium/internal/live"
+	"github.com/podium-live/podium/internal/moderation"
 	"github.com/podium-live/podium/internal/obs"
 	"github.com/podium-live/podium/internal/space"
 )
@@ -43,6 +44,14 @@ type Options struct {
 	AdmitRate float64
 	// Credentials issue, rotate and revoke tokens (tokens.go).
 	Credentials Credentials
+	// Moderators registers and withdraws moderators (moderation.go).
+	Moderators *moderation.Moderators
+	// Flaggers registers and withdraws trusted flaggers (moderation.go).
+	Flaggers *moderation.Moderators
+	// Notices receives Art. 16 notices (moderation.go).
+	Notices *moderation.Notices
+	// Cases lets moderators see and take cases (moderation.go).
+	Cases *moderation.Cases
 }
 
 // Services are the parts of live the API calls.
@@ -116,6 +125,7 @@ func New(sv Services, media http.Handler, pages Pages, adm *Admission, opts Opti
 	m.HandleFunc("POST /api/tokens/rotate", a.rotateKeys)
 	m.HandleFunc("DELETE /api/tokens/{id}", a.revokeToken)
 	m.HandleFunc("DELETE /api/spaces/{id}/speakers/{speaker}", a.kickSpeaker)
+	a.moderationRoutes(m)
 	m.HandleFunc("/api/", a.apiNotFound)
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	m.HandleFunc("POST /api/spaces/{id}/join", a.join)

@@ -30,6 +30,7 @@ type Verifier interface {
 //
 //   - media with a ticket valid for the space in the path: listener;
 //   - joins: join;
+//   - POST /api/notices: chat (limited per address and /24, shed before joins);
 //   - a bearer credential whose signature and expiry verify and whose role
 //     holds in the space of the path (operator anywhere, /api/tokens/*
 //     included; host for their space): ingest, never limited or shed;
@@ -57,6 +58,11 @@ func (a *API) Classify(r *http.Request) (admission.Class, string) {
 	if !ok {
 		return admission.ClassAnonymous, ""
 	}
+	if rest == "notices" && r.Method == http.MethodPost {
+		// Notices are logged out and a flood vector: limited per address
+		// and per /24 like chat, whatever credential they carry.
+		return admission.ClassChat, ""
+	}
 	id, tail := "", ""
 	if s, ok := strings.CutPrefix(rest, "spaces/"); ok {
 		id, tail, _ = strings.Cut(s, "/")
@@ -78,6 +84,8 @@ func (a *API) Classify(r *http.Request) (admission.Class, string) {
 		if stageJoin {
 			return admission.ClassStageJoin, "operator"
 		}
+		return admission.ClassIngest, ""
+	case c.Role == auth.RoleModerator:
 		return admission.ClassIngest, ""
 	case id == "" || c.Space != id:
 		return admission.ClassAnonymous, ""

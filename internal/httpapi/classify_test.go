@@ -20,6 +20,7 @@ func TestClassifyByVerifiedCredential(t *testing.T) {
 	host := signer.Sign(auth.Claims{Role: auth.RoleHost, Space: "sp_a"})
 	speaker := signer.Sign(auth.Claims{Role: auth.RoleSpeaker, Space: "sp_a", Invite: "in_1"})
 	op := signer.Sign(auth.Claims{Role: auth.RoleOperator})
+	mod := signer.Sign(auth.Claims{Role: auth.RoleModerator, ID: "mod_1"})
 	expired := signer.Sign(auth.Claims{Role: auth.RoleHost, Space: "sp_a", Expires: time.Now().Add(-time.Minute).Unix()})
 	forged := otherKey.Sign(auth.Claims{Role: auth.RoleHost, Space: "sp_a"})
 	ticket, _, _ := tickets.Issue("sp_a", "")
@@ -46,6 +47,11 @@ func TestClassifyByVerifiedCredential(t *testing.T) {
 		{"host restarts ICE", "PATCH", "/api/spaces/sp_a/whip/spk_1", host, "", ingest, ""},
 		{"operator rotates", "POST", "/api/tokens/rotate", op, "", ingest, ""},
 		{"operator revokes", "DELETE", "/api/tokens/tok_1", op, "", ingest, ""},
+		{"notice", "POST", "/api/notices", "", "", admission.ClassChat, ""},
+		{"notice with an operator token", "POST", "/api/notices", op, "", admission.ClassChat, ""},
+		{"notice read", "GET", "/api/notices/ntc_1", "x", "", anon, ""},
+		{"moderator", "GET", "/api/moderation/me", mod, "", ingest, ""},
+		{"forged moderator", "GET", "/api/moderation/me", otherKey.Sign(auth.Claims{Role: auth.RoleModerator, ID: "mod_1"}), "", anon, ""},
 		{"junk rotates", "POST", "/api/tokens/rotate", "x", "", anon, ""},
 		{"forged operator rotates", "POST", "/api/tokens/rotate", otherKey.Sign(auth.Claims{Role: auth.RoleOperator}), "", anon, ""},
 		{"host rotates", "POST", "/api/tokens/rotate", host, "", anon, ""},

@@ -13,6 +13,7 @@ import (
 	"github.com/podium-live/podium/internal/auth"
 	"github.com/podium-live/podium/internal/ingest"
 	"github.com/podium-live/podium/internal/live"
+	"github.com/podium-live/podium/internal/moderation"
 	"github.com/podium-live/podium/internal/space"
 )
 
@@ -55,6 +56,9 @@ var statusTable = []struct {
 	{space.ErrRecordingDeleted, http.StatusGone, "recording_deleted"},
 	{live.ErrStillLive, http.StatusConflict, "still_live"},
 	{ingest.ErrClosed, http.StatusServiceUnavailable, "shutting_down"},
+	{moderation.ErrNotFound, http.StatusNotFound, "not_found"},
+	{moderation.ErrInvalid, http.StatusBadRequest, "invalid"},
+	{moderation.ErrConflict, http.StatusConflict, "conflict"},
 }
 
 // classify returns the status, code and public message for err.

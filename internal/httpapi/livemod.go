@@ -18,11 +18,35 @@ func (a *API) liveModRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /api/spaces/{id}/dump", a.dump)
 }
 
-// setDelay sets the audience delay: the host's choice, or the operator's
-// floor, which the host cannot go below.
-// TODO(moderation): allow auth.RoleModerator once it exists.
+// authorizeLiveMod admits those who may hear the undelayed feed, set the
+// delay and dump: the space's host, the operator and moderators.
+func (a *API) authorizeLiveMod(r *http.Request, id string) (auth.Claims, error) {
+	c, err := a.authorize(r, id, auth.RoleHost)
+	if err != nil && c.Role == auth.RoleModerator {
+		return a.authorize(r, id, auth.RoleModerator)
+	}
+	return c, err
+}
+
+// guardLiveMod is guard for authorizeLiveMod.
+func (a *API) guardLiveMod(w http.ResponseWriter, r *http.Request) (string, auth.Claims, bool) {
+	id := r.PathValue("id")
+	if _, err := a.svc.Space(r.Context(), id); err != nil {
+		a.fail(w, r, err)
+		return id, auth.Claims{}, false
+	}
+	c, err := a.authorizeLiveMod(r, id)
+	if err != nil {
+		a.fail(w, r, err)
+		return id, c, false
+	}
+	return id, c, true
+}
+
+// setDelay sets the audience delay: the host's choice, or the floor the
+// operator or a moderator imposes, which the host cannot go below.
 func (a *API) setDelay(w http.ResponseWriter, r *http.Request) {
-	id, c, ok := a.guard(w, r, auth.RoleHost)
+	id, c, ok := a.guardLiveMod(w, r)
 	if !ok {
 		return
 	}
@@ -37,7 +61,7 @@ func (a *API) setDelay(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, newError(http.StatusBadRequest, "invalid", `body must be {"seconds": 0|10|30}`))
 		return
 	}
-	d, err := a.stage.SetDelay(id, *req.Seconds, c.Role == auth.RoleOperator)
+	d, err := a.stage.SetDelay(id, *req.Seconds, c.Role == auth.RoleOperator || c.Role == auth.RoleModerator)
 	switch {
 	case errors.Is(err, live.ErrBadDelay):
 		a.fail(w, r, newError(http.StatusBadRequest, "invalid", "seconds: "+err.Error()))
@@ -54,10 +78,10 @@ func (a *API) setDelay(w http.ResponseWriter, r *http.Request) {
 }
 
 // dump silences the newest seconds of the delay line before the audience
-// hears them and answers the wall-clock range dumped.
-// TODO(moderation): allow auth.RoleModerator once it exists.
+// hears them and answers the wall-clock range dumped (host, operator,
+// moderators).
 func (a *API) dump(w http.ResponseWriter, r *http.Request) {
-	id, _, ok := a.guard(w, r, auth.RoleHost)
+	id, _, ok := a.guardLiveMod(w, r)
 	if !ok {
 		return
 	}
@@ -99,11 +123,10 @@ func hlsView(path string) string {
 }
 
 // monitorAllowed checks that a request for the undelayed monitor feed
-// carries a host's or the operator's credential for the space (header
-// only), answering the error itself.
-// TODO(moderation): allow auth.RoleModerator once it exists.
+// carries a host's, a moderator's or the operator's credential for the
+// space (header only), answering the error itself.
 func (a *API) monitorAllowed(w http.ResponseWriter, r *http.Request, sp string) bool {
-	if _, err := a.authorize(r, sp, auth.RoleHost); err != nil {
+	if _, err := a.authorizeLiveMod(r, sp); err != nil {
 		w.Header().Set("Cache-Control", "private, no-store")
 		a.fail(w, r, err)
 		return false

@@ -313,12 +313,12 @@ func (a *API) replayPolicy(r *http.Request, id string) (public, ok bool) {
 
 // ReplayOriginal reports whether a replay request carries (in its
 // Authorization header) a verified credential that may hear a space's
-// original audio whatever the policy (legal hold).
-// TODO(lead): admit auth.RoleModerator too once it exists.
+// original audio whatever the policy (legal hold): a moderator's or the
+// operator's.
 func ReplayOriginal(access *live.Access, creds Credentials) func(r *http.Request, id string) bool {
 	a := &API{access: access, opts: Options{Credentials: creds}} // only its authorization is used
 	return func(r *http.Request, id string) bool {
-		c, err := a.authorize(r, id, auth.RoleOperator)
-		return err == nil && c.Role == auth.RoleOperator
+		c, err := a.authorize(r, id, auth.RoleModerator)
+		return err == nil && (c.Role == auth.RoleOperator || c.Role == auth.RoleModerator)
 	}
 }

@@ -50,6 +50,18 @@ func (a *Access) Authorize(ctx context.Context, token, spaceID string, need auth
 		return c, nil
 	case c.Role == auth.RolePreview:
 		return c, fmt.Errorf("%w: a preview token only plays the replay", ErrForbidden)
+	case c.Role == auth.RoleModerator && need == auth.RoleModerator:
+		return c, nil
+	case c.Role == auth.RoleModerator:
+		return c, fmt.Errorf("%w: a moderator credential only moderates", ErrForbidden)
+	case need == auth.RoleModerator:
+		return c, fmt.Errorf("%w: moderator credential required", ErrForbidden)
+	case c.Role == auth.RoleFlagger && need == auth.RoleFlagger:
+		return c, nil
+	case c.Role == auth.RoleFlagger:
+		return c, fmt.Errorf("%w: a trusted flagger's credential only sends notices", ErrForbidden)
+	case need == auth.RoleFlagger:
+		return c, fmt.Errorf("%w: trusted flagger credential required", ErrForbidden)
 	case need == auth.RoleOperator:
 		return c, fmt.Errorf("%w: operator credential required", ErrForbidden)
 	case c.Space != spaceID:

@@ -84,6 +84,44 @@ CREATE TABLE settings (
 	name TEXT PRIMARY KEY,
 	value TEXT NOT NULL
 );
+`, `
+CREATE TABLE moderators (
+	id TEXT PRIMARY KEY,
+	name TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	revoked_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE flaggers (
+	id TEXT PRIMARY KEY,
+	name TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	revoked_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE notices (
+	id TEXT PRIMARY KEY,
+	space_id TEXT NOT NULL,
+	secret_hash BLOB NOT NULL,
+	received_at INTEGER NOT NULL,
+	body TEXT NOT NULL,
+	lane TEXT NOT NULL,
+	state TEXT NOT NULL,
+	assignee TEXT NOT NULL DEFAULT '',
+	assigned_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX notices_lane_state ON notices(lane, state, received_at);
+CREATE TABLE restrictions (
+	id TEXT PRIMARY KEY,
+	space_id TEXT NOT NULL,
+	body TEXT NOT NULL,
+	reversed_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE moderation_log (
+	seq INTEGER PRIMARY KEY,
+	body TEXT NOT NULL,
+	prev_hash BLOB NOT NULL,
+	hash BLOB NOT NULL
+);
+CREATE INDEX notices_space ON notices(space_id);
 `}
 
 func migrate(ctx context.Context, db *sql.DB) error {
