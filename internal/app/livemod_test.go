@@ -169,3 +169,56 @@ func TestDumpedBurstNeverReachesListeners(t *testing.T) {
 		t.Errorf("audience heard burst 2 undelayed: amplitude %.3f", a)
 	}
 }
+
+// TestModeratorsModerateTheLiveFeed: a moderator (not the host) hears the
+// undelayed monitor, imposes a delay floor and dumps; a revoked moderator
+// and a speaker cannot.
+func TestModeratorsModerateTheLiveFeed(t *testing.T) {
+	n := startNode(t)
+	sp := n.createSpace(t)
+	id, host := sp.Space.ID, sp.HostToken
+	var m moderatorDoc
+	if st := n.api(t, "POST", "/api/moderators", n.operator(), map[string]any{"name": "Ada"}, &m); st != http.StatusCreated {
+		t.Fatalf("add moderator: %d", st)
+	}
+	if st := n.api(t, "POST", "/api/spaces/"+id+"/delay", m.Token, map[string]int{"seconds": 10}, nil); st != http.StatusOK {
+		t.Fatalf("moderator's delay floor: %d", st)
+	}
+	if st := n.api(t, "POST", "/api/spaces/"+id+"/delay", host, map[string]int{"seconds": 0}, nil); st != http.StatusConflict {
+		t.Fatalf("host below the moderator's floor: %d, want 409", st)
+	}
+	if st := n.api(t, "POST", "/api/spaces/"+id+"/start", host, nil, nil); st != http.StatusOK {
+		t.Fatalf("start: %d", st)
+	}
+	speaker := n.invite(t, id, host, "Bob")
+	if st := n.api(t, "POST", "/api/spaces/"+id+"/dump", speaker, map[string]int{"seconds": 5}, nil); st != http.StatusForbidden {
+		t.Errorf("speaker dumps: %d, want 403", st)
+	}
+	if st := n.api(t, "POST", "/api/spaces/"+id+"/dump", m.Token, map[string]int{"seconds": 5}, nil); st != http.StatusOK {
+		t.Errorf("moderator dumps: %d, want 200", st)
+	}
+	get := func(tok string) int {
+		c := &http.Client{Transport: authTransport{tok, &http.Transport{}}}
+		resp, err := c.Get(n.base + "/hls/" + id + "/monitor/init.mp4")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := get(m.Token); st != http.StatusOK {
+		t.Errorf("moderator's monitor: %d, want 200", st)
+	}
+	if st := get(speaker); st != http.StatusForbidden {
+		t.Errorf("speaker's monitor: %d, want 403", st)
+	}
+	if st := n.api(t, "DELETE", "/api/moderators/"+m.ID, n.operator(), nil, nil); st != http.StatusOK {
+		t.Fatalf("revoke: %d", st)
+	}
+	if st := get(m.Token); st != http.StatusUnauthorized {
+		t.Errorf("revoked moderator's monitor: %d, want 401", st)
+	}
+	if st := n.api(t, "POST", "/api/spaces/"+id+"/dump", m.Token, map[string]int{"seconds": 5}, nil); st != http.StatusUnauthorized {
+		t.Errorf("revoked moderator dumps: %d, want 401", st)
+	}
+}
