@@ -84,7 +84,10 @@ CREATE TABLE settings (
 	name TEXT PRIMARY KEY,
 	value TEXT NOT NULL
 );
-`}
+`,
+	// dsa: this is migration 7 (the Transparency Database outbox); the
+	// moderation migration is 6 and must stay before it when merged.
+	migrationDSAOutbox}
 
 func migrate(ctx context.Context, db *sql.DB) error {
 	var version int
