@@ -108,3 +108,36 @@ func TestSubmitStopsOn401(t *testing.T) {
 		t.Errorf("%d pending after 401, want 3 kept", len(p))
 	}
 }
+
+// TestSubmitCrashMidBatch: the database stored a batch but the connection
+// dropped before the answer; a submitter restarted on the same SQLite
+// outbox resends it and every statement is stored exactly once.
+func TestSubmitCrashMidBatch(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.db")
+	st, err := store.OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := dsatest.New("tok")
+	defer srv.Close()
+	srv.DropAfter = 1
+	run(t, srv, st, "tok", 30, func(*dsa.Submitter, *results) bool { return r0(srv) > 0 })
+	st.Close()
+	st, err = store.OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_, r := run(t, srv, st, "tok", 0, func(_ *dsa.Submitter, r *results) bool {
+		p, _ := st.TakePending(context.Background(), 100)
+		return len(p) == 0
+	})
+	_ = r
+	srv.Mu.Lock()
+	defer srv.Mu.Unlock()
+	for i := range 30 {
+		if c := srv.Stored[fmt.Sprintf("p%03d", i)]; c != 1 {
+			t.Errorf("p%03d stored %d times", i, c)
+		}
+	}
+}
