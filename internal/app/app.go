@@ -23,6 +23,7 @@ import (
 	"github.com/podium-live/podium/internal/admission"
 	"github.com/podium-live/podium/internal/auth"
 	"github.com/podium-live/podium/internal/config"
+	"github.com/podium-live/podium/internal/dsa"
 	"github.com/podium-live/podium/internal/hls"
 	"github.com/podium-live/podium/internal/httpapi"
 	"github.com/podium-live/podium/internal/ingest"
@@ -36,9 +37,11 @@ import (
 
 // App is one running podium node.
 type App struct {
-	cfg    config.Config
-	log    *slog.Logger
-	store  *store.SQLite
+	cfg   config.Config
+	log   *slog.Logger
+	store *store.SQLite
+	// dsa submits statements of reasons; nil when disabled (see dsa.go).
+	dsa    *dsa.Submitter
 	engine *ingest.Engine
 	// The three parts of live: who may do what, the spaces, the spaces
 	// open here (venues) and the recordings.
@@ -88,6 +91,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}()
 	var err error
 	if a.store, err = store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "podium.db")); err != nil {
+		return nil, err
+	}
+	if a.dsa, err = newSubmitter(cfg.TransparencyDB, a.store, a); err != nil {
 		return nil, err
 	}
 	signer, err := auth.Open(ctx, a.store, nil)
@@ -311,6 +317,9 @@ func (a *App) Run(ctx context.Context) error {
 	background := func(f func(context.Context)) { wg.Go(func() { f(bgCtx) }) }
 	background(func(ctx context.Context) { fail(a.hls.Run(ctx)) }) // heartbeat: bounds how long a blocked playlist request waits on a stalled stream
 	background(a.retention)
+	if a.dsa != nil {
+		background(a.dsa.Run)
+	}
 	if a.adm.Manager != nil {
 		background(func(ctx context.Context) { a.adm.Manager.Run(ctx) })
 	}

@@ -46,12 +46,13 @@ type Config struct {
 	// ignored: a client cannot pick its own address.
 	TrustedProxies []string `json:"trusted_proxies"`
 	// LogLevel is debug, info, warn or error.
-	LogLevel   string     `json:"log_level"`
-	ICE        ICE        `json:"ice"`
-	Stage      Stage      `json:"stage"`
-	HLS        HLS        `json:"hls"`
-	Recordings Recordings `json:"recordings"`
-	Admission  Admission  `json:"admission"`
+	LogLevel       string         `json:"log_level"`
+	ICE            ICE            `json:"ice"`
+	Stage          Stage          `json:"stage"`
+	HLS            HLS            `json:"hls"`
+	Recordings     Recordings     `json:"recordings"`
+	Admission      Admission      `json:"admission"`
+	TransparencyDB TransparencyDB `json:"transparency_db"`
 }
 
 // Admission tunes joining and overload protection.
