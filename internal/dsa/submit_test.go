@@ -141,3 +141,31 @@ func TestSubmitCrashMidBatch(t *testing.T) {
 		}
 	}
 }
+
+// TestSubmitRejectedDroppedRestResent: a statement the database refuses
+// (422, not a duplicate) is dropped and alerted; the rest of its batch is
+// resent and stored.
+func TestSubmitRejectedDroppedRestResent(t *testing.T) {
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Enqueue(context.Background(), "bad", []byte(`{"puid":"bad"}`)); err != nil {
+		t.Fatal(err)
+	}
+	srv := dsatest.New("tok")
+	defer srv.Close()
+	sub, r := run(t, srv, st, "tok", 5, func(_ *dsa.Submitter, r *results) bool { return r.n() == 6 })
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m["bad"] != dsa.OutcomeRejected || r.m["p000"] != dsa.OutcomeSubmitted {
+		t.Errorf("outcomes: %v", r.m)
+	}
+	if s := sub.Status(); s.Rejected != 1 || s.Alert == "" || s.Stopped {
+		t.Errorf("status: %+v", s)
+	}
+	if r0(srv) != 5 {
+		t.Errorf("stored %d, want 5", r0(srv))
+	}
+}
