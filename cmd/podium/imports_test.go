@@ -30,6 +30,7 @@ var layers = map[string]int{
 	"internal/hls/hlsclient": 0,
 	"internal/policy":        0,
 	"internal/dsa":           0,
+	"internal/dsa/dsatest":   1,
 	"internal/geo":           1,
 	"internal/moderation":    1,
 	"internal/store":         2,

@@ -23,6 +23,7 @@ import (
 	"github.com/podium-live/podium/internal/admission"
 	"github.com/podium-live/podium/internal/auth"
 	"github.com/podium-live/podium/internal/config"
+	"github.com/podium-live/podium/internal/dsa"
 	"github.com/podium-live/podium/internal/geo"
 	"github.com/podium-live/podium/internal/hls"
 	"github.com/podium-live/podium/internal/httpapi"
@@ -45,6 +46,8 @@ type App struct {
 	store    *store.SQLite
 	engine   *ingest.Engine
 	geo      *geo.Resolver // a listener's territory at join
+	// dsa submits statements of reasons; nil when disabled (see dsa.go).
+	dsa *dsa.Submitter
 	// The three parts of live: who may do what, the spaces, the spaces
 	// open here (venues) and the recordings.
 	access  *live.Access
@@ -141,6 +144,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		policies = testPolicies
 	}
 	modLog := moderation.NewLog(a.store, nil)
+	if a.dsa, err = newSubmitter(cfg.TransparencyDB, a.store, a, modLog); err != nil {
+		return nil, err
+	}
 	st := a.store
 	if a.geo, err = buildGeo(cfg); err != nil {
 		return nil, err
@@ -337,6 +343,9 @@ func (a *App) Run(ctx context.Context) error {
 	background(func(ctx context.Context) { fail(a.hls.Run(ctx)) }) // heartbeat: bounds how long a blocked playlist request waits on a stalled stream
 	background(a.retention)
 	background(func(ctx context.Context) { fail(a.policies.Run(ctx)) }) // rebuilds the policies when a restriction lapses
+	if a.dsa != nil {
+		background(a.dsa.Run)
+	}
 	if a.adm.Manager != nil {
 		background(func(ctx context.Context) { a.adm.Manager.Run(ctx) })
 	}

@@ -46,13 +46,14 @@ type Config struct {
 	// ignored: a client cannot pick its own address.
 	TrustedProxies []string `json:"trusted_proxies"`
 	// LogLevel is debug, info, warn or error.
-	LogLevel   string     `json:"log_level"`
-	ICE        ICE        `json:"ice"`
-	Stage      Stage      `json:"stage"`
-	HLS        HLS        `json:"hls"`
-	Recordings Recordings `json:"recordings"`
-	Admission  Admission  `json:"admission"`
-	Geo        Geo        `json:"geo"`
+	LogLevel       string         `json:"log_level"`
+	ICE            ICE            `json:"ice"`
+	Stage          Stage          `json:"stage"`
+	HLS            HLS            `json:"hls"`
+	Recordings     Recordings     `json:"recordings"`
+	Admission      Admission      `json:"admission"`
+	Geo            Geo            `json:"geo"`
+	TransparencyDB TransparencyDB `json:"transparency_db"`
 }
 
 // Admission tunes joining and overload protection.

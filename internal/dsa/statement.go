@@ -50,6 +50,8 @@ type Statement struct {
 	AutomatedDetection string `json:"automated_detection"` // "Yes" or "No"
 	AutomatedDecision  string `json:"automated_decision"`
 	PUID               string `json:"puid"`
+	// ContentID identifies the content; only the key "EAN-13" is accepted.
+	ContentID map[string]string `json:"content_id,omitempty"`
 }
 
 // decision_visibility

@@ -1,255 +1,234 @@
 package dsa
 
 import (
-	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
-// Problem is one rule a statement breaks: the database's field name and
-// what is wrong.
-type Problem struct {
-	Field, Rule string
-}
+// Problem is one broken rule: the field (the database's JSON name) and
+// what is wrong with it.
+type Problem struct{ Field, Rule string }
 
-// Problems is every rule a statement breaks; it is the error Validate
-// returns.
+// Problems is every rule a statement breaks; it is Validate's error.
 type Problems []Problem
 
 func (p Problems) Error() string {
-	var b strings.Builder
-	b.WriteString("dsa: statement invalid:")
-	for _, x := range p {
-		fmt.Fprintf(&b, " %s: %s;", x.Field, x.Rule)
+	parts := make([]string, len(p))
+	for i, q := range p {
+		parts[i] = q.Field + ": " + q.Rule
 	}
-	return strings.TrimSuffix(b.String(), ";")
-}
-
-// Has reports whether field breaks a rule.
-func (p Problems) Has(field string) bool {
-	return slices.ContainsFunc(p, func(x Problem) bool { return x.Field == field })
+	return "dsa: invalid statement: " + strings.Join(parts, "; ")
 }
 
 var (
-	visibilities = []string{DecisionVisibilityContentRemoved, DecisionVisibilityContentDisabled,
-		DecisionVisibilityContentDemoted, DecisionVisibilityContentAgeRestricted,
-		DecisionVisibilityContentInteractionRestr, DecisionVisibilityContentLabelled, DecisionVisibilityOther}
-	monetaries   = []string{DecisionMonetarySuspension, DecisionMonetaryTermination, DecisionMonetaryOther}
-	provisions   = []string{DecisionProvisionPartialSuspension, DecisionProvisionTotalSuspension, DecisionProvisionPartialTermination, DecisionProvisionTotalTermination}
-	accounts     = []string{DecisionAccountSuspended, DecisionAccountTerminated}
-	accountTypes = []string{AccountTypeBusiness, AccountTypePrivate}
-	grounds      = []string{DecisionGroundIllegalContent, DecisionGroundIncompatibleContent}
-	contentTypes = []string{ContentTypeApp, ContentTypeAudio, ContentTypeImage, ContentTypeProduct,
-		ContentTypeSyntheticMedia, ContentTypeText, ContentTypeVideo, ContentTypeOther}
-	sources   = []string{SourceArticle16, SourceTrustedFlagger, SourceTypeOtherNotification, SourceVoluntary}
-	automated = []string{AutomatedDecisionFully, AutomatedDecisionPartially, AutomatedDecisionNotAutomated}
-	yesNo     = []string{Yes, No}
-	puidRE    = regexp.MustCompile(`^[a-zA-Z0-9-_]+$`)
-	langRE    = regexp.MustCompile(`^[A-Z]{2}$`)
+	puidRe = regexp.MustCompile(`^[a-zA-Z0-9-_]+$`)
+	langRe = regexp.MustCompile(`^[A-Z]{2}$`)
+	eanRe  = regexp.MustCompile(`^[0-9]{13}$`)
+
+	visibilities  = []string{DecisionVisibilityContentRemoved, DecisionVisibilityContentDisabled, DecisionVisibilityContentDemoted, DecisionVisibilityContentAgeRestricted, DecisionVisibilityContentInteractionRestr, DecisionVisibilityContentLabelled, DecisionVisibilityOther}
+	monetaries    = []string{DecisionMonetarySuspension, DecisionMonetaryTermination, DecisionMonetaryOther}
+	provisions    = []string{DecisionProvisionPartialSuspension, DecisionProvisionTotalSuspension, DecisionProvisionPartialTermination, DecisionProvisionTotalTermination}
+	accounts      = []string{DecisionAccountSuspended, DecisionAccountTerminated}
+	accountTypes  = []string{AccountTypeBusiness, AccountTypePrivate}
+	grounds       = []string{DecisionGroundIllegalContent, DecisionGroundIncompatibleContent}
+	contentTypes  = []string{ContentTypeApp, ContentTypeAudio, ContentTypeImage, ContentTypeProduct, ContentTypeSyntheticMedia, ContentTypeText, ContentTypeVideo, ContentTypeOther}
+	sourceTypes   = []string{SourceArticle16, SourceTrustedFlagger, SourceTypeOtherNotification, SourceVoluntary}
+	automatedDecs = []string{AutomatedDecisionFully, AutomatedDecisionPartially, AutomatedDecisionNotAutomated}
+	yesNo         = []string{Yes, No}
 )
 
-// CategoryKnown reports whether key is one of the 16 categories.
-func CategoryKnown(key string) bool {
-	return slices.ContainsFunc(Categories, func(c Category) bool { return c.Key == key })
+func isCategory(k string) bool {
+	return slices.ContainsFunc(Categories, func(c Category) bool { return c.Key == k })
 }
 
-// KeywordKnown reports whether key is a keyword the database accepts.
-func KeywordKnown(key string) bool { return slices.Contains(Keywords, key) }
-
-// Validate checks s against the database's rules (StatementStoreRequest,
-// schema of 1 July 2025) and returns every rule broken as Problems, or
-// nil.
+// Validate checks s against every rule of the database's
+// StatementStoreRequest::rules(), returning Problems (all broken rules,
+// each with its field) or nil.
+//
+// source_identity with SOURCE_VOLUNTARY is refused rather than silently
+// dropped, so a caller never believes it sent something the database
+// discards.
 func (s *Statement) Validate() error {
-	var p Problems
-	bad := func(field, rule string) { p = append(p, Problem{field, rule}) }
-	maxLen := func(field, v string, n int) {
-		if utf8.RuneCountInString(v) > n {
-			bad(field, fmt.Sprintf("at most %d characters", n))
+	var ps Problems
+	add := func(f, r string) { ps = append(ps, Problem{f, r}) }
+	maxLen := func(f, v string, n int) {
+		if len([]rune(v)) > n {
+			add(f, "longer than "+itoa(n)+" characters")
 		}
 	}
-	// requiredIff: field must be set exactly when its condition holds.
-	requiredIff := func(field, v string, triggered bool, n int, condition string) {
-		switch {
-		case triggered && v == "":
-			bad(field, "required with "+condition)
-		case !triggered && v != "":
-			bad(field, "only allowed with "+condition)
+	enum := func(f, v string, allowed []string) {
+		if v != "" && !slices.Contains(allowed, v) {
+			add(f, "not one of the accepted values: "+v)
 		}
-		maxLen(field, v, n)
+	}
+	requiredIff := func(f, v string, cond bool, why string) {
+		if cond && v == "" {
+			add(f, "required when "+why)
+		}
+		if !cond && v != "" {
+			add(f, "only allowed when "+why)
+		}
 	}
 
-	// At least one of the four decisions.
 	if len(s.DecisionVisibility) == 0 && s.DecisionMonetary == "" && s.DecisionProvision == "" && s.DecisionAccount == "" {
-		bad("decision_visibility", "required unless decision_monetary, decision_provision or decision_account is set")
+		add("decision_visibility", "at least one of decision_visibility, decision_monetary, decision_provision, decision_account is required")
 	}
 	for _, v := range s.DecisionVisibility {
-		if !slices.Contains(visibilities, v) {
-			bad("decision_visibility", "unknown value "+v)
-		}
+		enum("decision_visibility", v, visibilities)
 	}
-	requiredIff("decision_visibility_other", s.DecisionVisibilityOther, slices.Contains(s.DecisionVisibility, DecisionVisibilityOther), 500, DecisionVisibilityOther)
-	enum := func(field, v string, set []string) {
-		if v != "" && !slices.Contains(set, v) {
-			bad(field, "unknown value "+v)
-		}
-	}
+	requiredIff("decision_visibility_other", s.DecisionVisibilityOther, slices.Contains(s.DecisionVisibility, DecisionVisibilityOther), "decision_visibility has DECISION_VISIBILITY_OTHER")
+	maxLen("decision_visibility_other", s.DecisionVisibilityOther, 500)
 	enum("decision_monetary", s.DecisionMonetary, monetaries)
-	requiredIff("decision_monetary_other", s.DecisionMonetaryOther, s.DecisionMonetary == DecisionMonetaryOther, 500, DecisionMonetaryOther)
+	requiredIff("decision_monetary_other", s.DecisionMonetaryOther, s.DecisionMonetary == DecisionMonetaryOther, "decision_monetary is DECISION_MONETARY_OTHER")
+	maxLen("decision_monetary_other", s.DecisionMonetaryOther, 500)
 	enum("decision_provision", s.DecisionProvision, provisions)
 	enum("decision_account", s.DecisionAccount, accounts)
 	enum("account_type", s.AccountType, accountTypes)
 
-	// Ground and its conditional fields.
 	if s.DecisionGround == "" {
-		bad("decision_ground", "required")
-	} else {
-		enum("decision_ground", s.DecisionGround, grounds)
+		add("decision_ground", "required")
 	}
-	maxLen("decision_ground_reference_url", s.DecisionGroundReferenceURL, 500)
-	if u := s.DecisionGroundReferenceURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
-		bad("decision_ground_reference_url", "must be a URL")
-	}
-	illegal := s.DecisionGround == DecisionGroundIllegalContent
-	incompatible := s.DecisionGround == DecisionGroundIncompatibleContent
-	requiredIff("illegal_content_legal_ground", s.IllegalContentLegalGround, illegal, 500, DecisionGroundIllegalContent)
-	requiredIff("illegal_content_explanation", s.IllegalContentExplanation, illegal, 2000, DecisionGroundIllegalContent)
-	requiredIff("incompatible_content_ground", s.IncompatibleContentGround, incompatible, 500, DecisionGroundIncompatibleContent)
-	requiredIff("incompatible_content_explanation", s.IncompatibleContentExplanation, incompatible, 2000, DecisionGroundIncompatibleContent)
-	if v := s.IncompatibleContentIllegal; v != "" {
-		if !incompatible {
-			bad("incompatible_content_illegal", "only allowed with DECISION_GROUND_INCOMPATIBLE_CONTENT")
-		} else if !slices.Contains(yesNo, v) {
-			bad("incompatible_content_illegal", `must be "Yes" or "No"`)
+	enum("decision_ground", s.DecisionGround, grounds)
+	if u := s.DecisionGroundReferenceURL; u != "" {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			add("decision_ground_reference_url", "not a URL")
 		}
+		maxLen("decision_ground_reference_url", u, 500)
 	}
+	ill := s.DecisionGround == DecisionGroundIllegalContent
+	inc := s.DecisionGround == DecisionGroundIncompatibleContent
+	requiredIff("illegal_content_legal_ground", s.IllegalContentLegalGround, ill, "decision_ground is DECISION_GROUND_ILLEGAL_CONTENT")
+	maxLen("illegal_content_legal_ground", s.IllegalContentLegalGround, 500)
+	requiredIff("illegal_content_explanation", s.IllegalContentExplanation, ill, "decision_ground is DECISION_GROUND_ILLEGAL_CONTENT")
+	maxLen("illegal_content_explanation", s.IllegalContentExplanation, 2000)
+	requiredIff("incompatible_content_ground", s.IncompatibleContentGround, inc, "decision_ground is DECISION_GROUND_INCOMPATIBLE_CONTENT")
+	maxLen("incompatible_content_ground", s.IncompatibleContentGround, 500)
+	requiredIff("incompatible_content_explanation", s.IncompatibleContentExplanation, inc, "decision_ground is DECISION_GROUND_INCOMPATIBLE_CONTENT")
+	maxLen("incompatible_content_explanation", s.IncompatibleContentExplanation, 2000)
+	if s.IncompatibleContentIllegal != "" && !inc {
+		add("incompatible_content_illegal", "only allowed when decision_ground is DECISION_GROUND_INCOMPATIBLE_CONTENT")
+	}
+	enum("incompatible_content_illegal", s.IncompatibleContentIllegal, yesNo)
 
-	// Content.
 	if len(s.ContentType) == 0 {
-		bad("content_type", "required")
+		add("content_type", "required")
 	}
 	for _, v := range s.ContentType {
-		if !slices.Contains(contentTypes, v) {
-			bad("content_type", "unknown value "+v)
-		}
+		enum("content_type", v, contentTypes)
 	}
-	requiredIff("content_type_other", s.ContentTypeOther, slices.Contains(s.ContentType, ContentTypeOther), 500, ContentTypeOther)
+	requiredIff("content_type_other", s.ContentTypeOther, slices.Contains(s.ContentType, ContentTypeOther), "content_type has CONTENT_TYPE_OTHER")
+	maxLen("content_type_other", s.ContentTypeOther, 500)
 
-	// Category and keywords.
 	if s.Category == "" {
-		bad("category", "required")
-	} else if !CategoryKnown(s.Category) {
-		bad("category", "unknown value "+s.Category)
+		add("category", "required")
+	} else if !isCategory(s.Category) {
+		add("category", "not one of the accepted values: "+s.Category)
 	}
 	for _, v := range s.CategoryAddition {
-		if !CategoryKnown(v) {
-			bad("category_addition", "unknown value "+v)
+		if !isCategory(v) {
+			add("category_addition", "not one of the accepted values: "+v)
 		}
 	}
 	for _, v := range s.CategorySpecification {
-		if !KeywordKnown(v) {
-			bad("category_specification", "unknown or no longer accepted value "+v)
-		}
+		enum("category_specification", v, Keywords)
 	}
 	maxLen("category_specification_other", s.CategorySpecificationOther, 500)
 
-	// Territory and language.
 	if s.TerritorialScope == nil {
-		bad("territorial_scope", "required (always sent)")
+		add("territorial_scope", "required (always sent)")
 	}
 	for _, v := range s.TerritorialScope {
-		if !slices.Contains(EEA, v) {
-			bad("territorial_scope", "not an EEA code: "+v)
-		}
+		enum("territorial_scope", v, EEA)
 	}
-	if v := s.ContentLanguage; v != "" && !langRE.MatchString(v) {
-		bad("content_language", "upper-case ISO 639-1 code")
+	if s.ContentLanguage != "" && !langRe.MatchString(s.ContentLanguage) {
+		add("content_language", "not an uppercase ISO 639-1 code")
 	}
 
-	// Dates.
-	day := func(field, v string, from, to string, required bool) (time.Time, bool) {
+	date := func(f, v, min string, required bool) {
 		if v == "" {
 			if required {
-				bad(field, "required")
+				add(f, "required")
 			}
-			return time.Time{}, false
+			return
 		}
-		t, err := time.Parse(time.DateOnly, v)
-		if err != nil {
-			bad(field, "YYYY-MM-DD")
-			return time.Time{}, false
+		if _, err := time.Parse(time.DateOnly, v); err != nil {
+			add(f, "not a YYYY-MM-DD date")
+			return
 		}
-		if (from != "" && v < from) || v > to {
-			bad(field, fmt.Sprintf("between %s and %s", orStart(from), to))
-			return time.Time{}, false
+		if v < min || v > "2038-01-01" {
+			add(f, "outside "+min+"…2038-01-01")
 		}
-		return t, true
 	}
-	day("content_date", s.ContentDate, "2000-01-01", "2038-01-01", true)
-	app, appOK := day("application_date", s.ApplicationDate, "2020-01-01", "2038-01-01", true)
-	for _, e := range []struct{ field, v string }{
-		{"end_date_account_restriction", s.EndDateAccountRestriction},
-		{"end_date_monetary_restriction", s.EndDateMonetaryRestriction},
-		{"end_date_service_restriction", s.EndDateServiceRestriction},
-		{"end_date_visibility_restriction", s.EndDateVisibilityRestriction},
+	date("content_date", s.ContentDate, "2000-01-01", true)
+	date("application_date", s.ApplicationDate, "2020-01-01", true)
+	for f, v := range map[string]string{
+		"end_date_account_restriction":    s.EndDateAccountRestriction,
+		"end_date_monetary_restriction":   s.EndDateMonetaryRestriction,
+		"end_date_service_restriction":    s.EndDateServiceRestriction,
+		"end_date_visibility_restriction": s.EndDateVisibilityRestriction,
 	} {
-		if t, ok := day(e.field, e.v, "", "2038-01-01", false); ok && appOK && t.Before(app) {
-			bad(e.field, "before application_date")
+		min := "0000-01-01"
+		if _, err := time.Parse(time.DateOnly, s.ApplicationDate); err == nil {
+			min = s.ApplicationDate
 		}
+		date(f, v, min, false)
 	}
 
-	// Facts, source, automation, identity.
 	if s.DecisionFacts == "" {
-		bad("decision_facts", "required")
+		add("decision_facts", "required")
 	}
 	maxLen("decision_facts", s.DecisionFacts, 5000)
 	if s.SourceType == "" {
-		bad("source_type", "required")
-	} else {
-		enum("source_type", s.SourceType, sources)
+		add("source_type", "required")
+	}
+	enum("source_type", s.SourceType, sourceTypes)
+	if s.SourceType == SourceVoluntary && s.SourceIdentity != "" {
+		add("source_identity", "not allowed with SOURCE_VOLUNTARY")
 	}
 	maxLen("source_identity", s.SourceIdentity, 500)
-	if s.SourceType == SourceVoluntary && s.SourceIdentity != "" {
-		// The database drops it; podium never sends what it would drop.
-		bad("source_identity", "not sent with SOURCE_VOLUNTARY")
-	}
 	if s.AutomatedDetection == "" {
-		bad("automated_detection", "required")
-	} else if !slices.Contains(yesNo, s.AutomatedDetection) {
-		bad("automated_detection", `must be "Yes" or "No"`)
+		add("automated_detection", "required")
 	}
+	enum("automated_detection", s.AutomatedDetection, yesNo)
 	if s.AutomatedDecision == "" {
-		bad("automated_decision", "required")
-	} else {
-		enum("automated_decision", s.AutomatedDecision, automated)
+		add("automated_decision", "required")
 	}
-	switch {
-	case s.PUID == "":
-		bad("puid", "required")
-	case len(s.PUID) > 500:
-		bad("puid", "at most 500 characters")
-	case !puidRE.MatchString(s.PUID):
-		bad("puid", "letters, digits, - and _ only")
+	enum("automated_decision", s.AutomatedDecision, automatedDecs)
+	if s.PUID == "" {
+		add("puid", "required")
+	} else if !puidRe.MatchString(s.PUID) {
+		add("puid", "only letters, digits, - and _ allowed")
 	}
-	if len(p) == 0 {
+	maxLen("puid", s.PUID, 500)
+	for k, v := range s.ContentID {
+		if k != "EAN-13" {
+			add("content_id", "only the key EAN-13 is accepted: "+k)
+		} else if !eanRe.MatchString(v) {
+			add("content_id", "EAN-13 must be 13 digits")
+		}
+	}
+	if ps == nil {
 		return nil
 	}
-	return p
+	slices.SortStableFunc(ps, func(a, b Problem) int { return strings.Compare(a.Field, b.Field) })
+	return ps
 }
 
-func orStart(s string) string {
-	if s == "" {
-		return "any date"
+func itoa(n int) string {
+	switch n {
+	case 500:
+		return "500"
+	case 2000:
+		return "2000"
 	}
-	return s
+	return "5000"
 }
 
-// ScopeEEA is the territorial_scope of a measure in force in territories
-// (ISO 3166-1 codes): the EEA codes among them, sorted; all 30 when
-// territories is empty (everywhere). It may be empty: a measure outside
-// the EEA only.
+// ScopeEEA filters territories to the database's EEA codes, sorted and
+// deduplicated; nil or empty (everywhere) gives all 30.
 func ScopeEEA(territories []string) []string {
 	if len(territories) == 0 {
 		return slices.Clone(EEA)

@@ -122,7 +122,9 @@ CREATE TABLE moderation_log (
 	hash BLOB NOT NULL
 );
 CREATE INDEX notices_space ON notices(space_id);
-`}
+`,
+	// 7: the Transparency Database outbox.
+	migrationDSAOutbox}
 
 func migrate(ctx context.Context, db *sql.DB) error {
 	var version int
