@@ -254,3 +254,37 @@ func TestDecisionRemoveConfirmed(t *testing.T) {
 		t.Errorf("log: %d rows, %v; want 4", got, err)
 	}
 }
+
+// TestDecisionNoActionAndLabel: no_action closes the case with no
+// statement and nothing in force; label puts a label (no audio change) in
+// force with a LABELLED statement.
+func TestDecisionNoActionAndLabel(t *testing.T) {
+	n := startNode(t)
+	sp := n.createSpace(t).Space.ID
+	var ada moderatorDoc
+	n.api(t, "POST", "/api/moderators", n.operator(), map[string]any{"name": "Ada"}, &ada)
+	a, _ := postNoticeFrom(t, n, sp, "127.0.84.1")
+	b, _ := postNoticeFrom(t, n, sp, "127.0.85.1")
+	var d decisionDoc
+	if st := n.api(t, "POST", "/api/moderation/cases/"+a+"/decision", ada.Token, map[string]any{"measure": "no_action"}, &d); st != http.StatusCreated || d.Status != "active" || len(d.StatementURLs) != 0 {
+		t.Fatalf("no_action: %d %+v", st, d)
+	}
+	var c caseDoc
+	if n.api(t, "GET", "/api/moderation/cases/"+a, ada.Token, nil, &c); c.State != "decided" || n.policies.Policy(sp) != nil {
+		t.Errorf("after no_action: case %q, policy %v", c.State, n.policies.Policy(sp))
+	}
+	if st := n.api(t, "POST", "/api/moderation/cases/"+b+"/decision", ada.Token, map[string]any{
+		"measure": "label", "ground": "terms", "terms_clause": "Terms § 2 (disputed claims)", "explanation": "contested health claims",
+	}, &d); st != http.StatusCreated || len(d.StatementURLs) != 1 {
+		t.Fatalf("label: %d %+v", st, d)
+	}
+	var s statementDoc
+	n.api(t, "GET", statementPath(t, d.StatementURLs[0]), "", nil, &s)
+	if !slices.Equal(s.Statement.DecisionVisibility, []string{dsa.DecisionVisibilityContentLabelled}) || len(s.Statement.TerritorialScope) != len(dsa.EEA) {
+		t.Errorf("label statement %+v", s.Statement)
+	}
+	v := n.policies.Policy(sp).For("FR")
+	if v.ID != policy.None || len(v.Restrictions) != 1 || v.Restrictions[0].Kind != policy.Label {
+		t.Errorf("FR view after a label: %+v (a label changes no audio)", v)
+	}
+}
