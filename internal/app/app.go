@@ -176,6 +176,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 			Flaggers:   moderation.NewFlaggers(a.store, signer, nil),
 			Notices:    moderation.NewNotices(a.store, modLog, nil),
 			Cases:      moderation.NewCases(a.store, modLog, nil),
+			Decisions:  moderation.NewDecisions(a.store, a.store, a.policies, modLog, nil),
 			Conns:      func() (int, int, uint64) { return a.ln.Open(), a.ln.Max(), a.ln.Rejected() },
 		}, log)
 	var handler http.Handler = api

@@ -52,6 +52,8 @@ type Options struct {
 	Notices *moderation.Notices
 	// Cases lets moderators see and take cases (moderation.go).
 	Cases *moderation.Cases
+	// Decisions takes decisions and publishes statements (decisions.go).
+	Decisions *moderation.Decisions
 }
 
 // Services are the parts of live the API calls.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"time"
@@ -26,6 +27,7 @@ func (a *API) moderationRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /api/moderation/cases/{id}/assign", a.assignCase)
 	m.HandleFunc("POST /api/notices", a.postNotice)
 	m.HandleFunc("GET /api/notices/{id}", a.getNotice)
+	a.decisionRoutes(m)
 }
 
 // postNotice: POST /api/notices (anyone, no credential) with a notice's
@@ -101,7 +103,28 @@ func (a *API) getNotice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "private, no-store")
-	writeJSON(w, http.StatusOK, n)
+	out := noticeJSON{Notice: n}
+	if a.opts.Decisions != nil {
+		d, err := a.opts.Decisions.OfCase(r.Context(), n.ID)
+		if err == nil {
+			j := a.toDecisionJSON(r, d)
+			out.Decision = &j
+			if len(j.StatementURLs) > 0 {
+				out.StatementURL = j.StatementURLs[0]
+			}
+		} else if !errors.Is(err, moderation.ErrNotFound) {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// noticeJSON is a notice as its notifier sees it, with the decision on it.
+type noticeJSON struct {
+	moderation.Notice
+	Decision     *decisionJSON `json:"decision"`
+	StatementURL string        `json:"statement_url,omitempty"`
 }
 
 // moderatorMe: GET /api/moderation/me (moderator) → the moderator the

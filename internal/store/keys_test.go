@@ -99,7 +99,7 @@ func TestLegacyKeyKept(t *testing.T) {
 	}
 	// Back to schema 2 with a token-key secret, as podium left it.
 	key := auth.NewKey()
-	for _, q := range []string{`DROP TABLE signing_keys`, `DROP TABLE revoked_tokens`, `DROP TABLE token_slots`, `ALTER TABLE recordings DROP COLUMN version`, `DROP TABLE settings`, `DROP TABLE moderators`, `DROP TABLE notices`, `DROP TABLE flaggers`, `DROP TABLE moderation_log`, `DROP TABLE restrictions`, `PRAGMA user_version = 2`} {
+	for _, q := range []string{`DROP TABLE signing_keys`, `DROP TABLE revoked_tokens`, `DROP TABLE token_slots`, `ALTER TABLE recordings DROP COLUMN version`, `DROP TABLE settings`, `DROP TABLE moderators`, `DROP TABLE notices`, `DROP TABLE flaggers`, `DROP TABLE moderation_log`, `DROP TABLE restrictions`, `DROP TABLE decisions`, `DROP TABLE statements`, `PRAGMA user_version = 2`} {
 		if _, err := st.db.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/podium-live/podium/internal/dsa"
 	"github.com/podium-live/podium/internal/moderation"
 	"github.com/podium-live/podium/internal/policy"
 )
@@ -262,6 +263,154 @@ func (s *SQLite) Restrictions(ctx context.Context) (map[string][]policy.Restrict
 			return nil, fmt.Errorf("store: restriction: %w", err)
 		}
 		out[space] = append(out[space], r)
+	}
+	return out, rows.Err()
+}
+
+var _ moderation.DecisionStore = (*SQLite)(nil)
+
+// Decide closes open case d.Case and stores d, its statements and (when
+// active) its restrictions, in one transaction.
+func (s *SQLite) Decide(ctx context.Context, d moderation.Decision) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: decide: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE notices SET state = ? WHERE id = ? AND state = 'open'`, moderation.StateDecided, d.Case)
+	if err != nil {
+		return fmt.Errorf("store: decide: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("%w: case %s is not open", moderation.ErrConflict, d.Case)
+	}
+	body, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO decisions (id, case_id, space_id, status, decided_at, body) VALUES (?, ?, ?, ?, ?, ?)`,
+		d.ID, d.Case, d.Space, d.Status, d.Decided.UnixMilli(), string(body)); err != nil {
+		return fmt.Errorf("store: decide: %w", err)
+	}
+	for _, st := range d.Statements {
+		b, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO statements (puid, decision_id, body) VALUES (?, ?, ?)`, st.PUID, d.ID, string(b)); err != nil {
+			return fmt.Errorf("store: statement: %w", err)
+		}
+	}
+	if d.Status == moderation.StatusActive {
+		if err := addRestrictions(ctx, tx, d); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func addRestrictions(ctx context.Context, tx *sql.Tx, d moderation.Decision) error {
+	for _, r := range d.Restrictions {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO restrictions (id, space_id, body) VALUES (?, ?, ?)`, r.ID, d.Space, string(b)); err != nil {
+			return fmt.Errorf("store: add restriction: %w", err)
+		}
+	}
+	return nil
+}
+
+func scanDecision(r scanner) (moderation.Decision, error) {
+	var d moderation.Decision
+	var body, status string
+	err := r.Scan(&body, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, moderation.ErrNotFound
+	}
+	if err != nil {
+		return d, fmt.Errorf("store: decision: %w", err)
+	}
+	if err := json.Unmarshal([]byte(body), &d); err != nil {
+		return d, fmt.Errorf("store: decision: %w", err)
+	}
+	d.Status = status
+	return d, nil
+}
+
+// Decision returns decision id, or moderation.ErrNotFound.
+func (s *SQLite) Decision(ctx context.Context, id string) (moderation.Decision, error) {
+	return scanDecision(s.db.QueryRowContext(ctx, `SELECT body, status FROM decisions WHERE id = ?`, id))
+}
+
+// CaseDecision returns the decision on case id, or moderation.ErrNotFound.
+func (s *SQLite) CaseDecision(ctx context.Context, caseID string) (moderation.Decision, error) {
+	return scanDecision(s.db.QueryRowContext(ctx, `SELECT body, status FROM decisions WHERE case_id = ?`, caseID))
+}
+
+// Confirm makes pending decision id active, confirmed by, and stores its
+// restrictions, in one transaction.
+func (s *SQLite) Confirm(ctx context.Context, id, by string) (moderation.Decision, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return moderation.Decision{}, fmt.Errorf("store: confirm: %w", err)
+	}
+	defer tx.Rollback()
+	d, err := scanDecision(tx.QueryRowContext(ctx, `UPDATE decisions SET status = ? WHERE id = ? AND status = ? RETURNING body, status`,
+		moderation.StatusActive, id, moderation.StatusPending))
+	if errors.Is(err, moderation.ErrNotFound) {
+		return d, fmt.Errorf("%w: decision %s is not pending", moderation.ErrConflict, id)
+	}
+	if err != nil {
+		return d, err
+	}
+	d.Confirmer = by
+	body, err := json.Marshal(d)
+	if err != nil {
+		return d, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE decisions SET body = ? WHERE id = ?`, string(body), id); err != nil {
+		return d, fmt.Errorf("store: confirm: %w", err)
+	}
+	if err := addRestrictions(ctx, tx, d); err != nil {
+		return d, err
+	}
+	return d, tx.Commit()
+}
+
+// Statement returns statement puid and its decision, or moderation.ErrNotFound.
+func (s *SQLite) Statement(ctx context.Context, puid string) (dsa.Statement, moderation.Decision, error) {
+	var st dsa.Statement
+	var body, did string
+	err := s.db.QueryRowContext(ctx, `SELECT body, decision_id FROM statements WHERE puid = ?`, puid).Scan(&body, &did)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, moderation.Decision{}, moderation.ErrNotFound
+	}
+	if err != nil {
+		return st, moderation.Decision{}, fmt.Errorf("store: statement: %w", err)
+	}
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		return st, moderation.Decision{}, fmt.Errorf("store: statement: %w", err)
+	}
+	d, err := s.Decision(ctx, did)
+	return st, d, err
+}
+
+// SpaceDecisions returns the decisions on space, oldest first.
+func (s *SQLite) SpaceDecisions(ctx context.Context, space string) ([]moderation.Decision, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT body, status FROM decisions WHERE space_id = ? ORDER BY decided_at, id`, space)
+	if err != nil {
+		return nil, fmt.Errorf("store: decisions: %w", err)
+	}
+	defer rows.Close()
+	var out []moderation.Decision
+	for rows.Next() {
+		d, err := scanDecision(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
 	}
 	return out, rows.Err()
 }

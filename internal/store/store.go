@@ -122,6 +122,20 @@ CREATE TABLE moderation_log (
 	hash BLOB NOT NULL
 );
 CREATE INDEX notices_space ON notices(space_id);
+CREATE TABLE decisions (
+	id TEXT PRIMARY KEY,
+	case_id TEXT NOT NULL UNIQUE,
+	space_id TEXT NOT NULL,
+	status TEXT NOT NULL,
+	decided_at INTEGER NOT NULL,
+	body TEXT NOT NULL
+);
+CREATE INDEX decisions_space ON decisions(space_id, decided_at);
+CREATE TABLE statements (
+	puid TEXT PRIMARY KEY,
+	decision_id TEXT NOT NULL,
+	body TEXT NOT NULL
+);
 `,
 	// 7: the Transparency Database outbox.
 	migrationDSAOutbox}
